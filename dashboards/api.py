@@ -1,0 +1,7 @@
+"""Routes of this part of the hub."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

@@ -1,0 +1,253 @@
+"""Who is calling: API keys, end-user tokens (JWT), session cookies, CSRF, scopes.
+
+- Producers and admins send ``Authorization: Bearer hub_<id>_<secret>``; keys are
+  stored as a SHA-256 hash (they are long random strings, so a slow hash adds
+  nothing) and carry scopes. ``admin`` implies every other scope.
+- End users send ``Authorization: Bearer <JWT>`` (HS256, ``sub`` = user id,
+  ``exp`` required) or the signed session cookie obtained from one.
+- Unsafe methods authenticated by cookie need ``X-CSRF-Token`` (the value of
+  the session's csrf) or an ``Origin`` header naming this host.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from starlette.requests import HTTPConnection, Request
+
+from hub.db import Database, now_ms
+from hub.errors import Forbidden, Invalid, Unauthorized
+
+SCOPES = ("notify", "activity", "analytics", "admin")
+SESSION_COOKIE = "hub_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "user" (JWT or session) or "key" (API key, or a session made from one)
+    user_id: str | None = None
+    key_id: str | None = None
+    scopes: frozenset[str] = field(default_factory=frozenset)
+    via_cookie: bool = False
+    csrf: str | None = None
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes or "admin" in self.scopes
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.scopes
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def _hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def parse_scopes(text: str | list[str]) -> list[str]:
+    items = text if isinstance(text, list) else text.split(",")
+    scopes = sorted({s.strip() for s in items if s.strip()})
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise Invalid.field("scopes", f"choose from {', '.join(SCOPES)}")
+    return scopes
+
+
+async def create_api_key(db: Database, name: str, scopes: list[str]) -> tuple[str, str]:
+    """Create a key; returns (key id, the full key). The key is shown only once."""
+    scopes = parse_scopes(scopes)
+    key_id = "k_" + secrets.token_hex(4)
+    key = f"hub_{key_id}_{secrets.token_urlsafe(32)}"
+    await db.execute(
+        "INSERT INTO api_keys (id, name, key_hash, scopes, created_at)"
+        " VALUES (:id, :name, :hash, :scopes, :now)",
+        {
+            "id": key_id,
+            "name": name,
+            "hash": _hash_key(key),
+            "scopes": ",".join(scopes),
+            "now": now_ms(),
+        },
+    )
+    return key_id, key
+
+
+async def revoke_api_key(db: Database, key_id: str) -> bool:
+    n = await db.fetch_val(
+        "SELECT COUNT(*) FROM api_keys WHERE id = :id AND revoked_at IS NULL", {"id": key_id}
+    )
+    await db.execute(
+        "UPDATE api_keys SET revoked_at = :now WHERE id = :id", {"id": key_id, "now": now_ms()}
+    )
+    return bool(n)
+
+
+async def check_api_key(db: Database, key: str) -> Principal:
+    parts = key.split("_")
+    # hub_k_<hex>_<secret>: the secret itself may contain "_"
+    if len(parts) < 4 or parts[0] != "hub" or parts[1] != "k":
+        raise Unauthorized("invalid API key", code="invalid_key")
+    key_id = f"k_{parts[2]}"
+    row = await db.fetch_one(
+        "SELECT key_hash, scopes, revoked_at, last_used_at FROM api_keys WHERE id = :id",
+        {"id": key_id},
+    )
+    if row is None or row["revoked_at"] is not None:
+        raise Unauthorized("invalid API key", code="invalid_key")
+    if not hmac.compare_digest(row["key_hash"], _hash_key(key)):
+        raise Unauthorized("invalid API key", code="invalid_key")
+    now = now_ms()
+    # record use at most once a minute so hot keys do not write on every call
+    if row["last_used_at"] is None or now - row["last_used_at"] > 60_000:
+        await db.execute(
+            "UPDATE api_keys SET last_used_at = :now WHERE id = :id", {"now": now, "id": key_id}
+        )
+    return Principal(kind="key", key_id=key_id, scopes=frozenset(row["scopes"].split(",")))
+
+
+# ---------------------------------------------------------------- user tokens
+
+
+def make_user_token(secret: str, user_id: str, ttl: int = 3600, **claims: Any) -> str:
+    now = int(time.time())
+    payload = {"sub": str(user_id), "iat": now, "exp": now + ttl, **claims}
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def check_user_token(secret: str, token: str) -> str:
+    """The user id a token names, or Unauthorized (alg=none, expired, forged, no exp)."""
+    try:
+        payload = jwt.decode(
+            token, secret, algorithms=["HS256"], options={"require": ["exp", "sub"]}
+        )
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired", code="token_expired") from None
+    except jwt.InvalidTokenError:
+        raise Unauthorized("invalid token", code="invalid_token") from None
+    sub = payload.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 200:
+        raise Unauthorized("invalid token subject", code="invalid_token")
+    return sub
+
+
+# ---------------------------------------------------------------- sessions
+
+
+def _serializer(secret: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret, salt="hub.session")
+
+
+def make_session(secret: str, principal: Principal) -> tuple[str, str]:
+    """A signed cookie value for this principal; returns (cookie, csrf token)."""
+    csrf = secrets.token_urlsafe(24)
+    data = {
+        "k": principal.kind,
+        "u": principal.user_id,
+        "i": principal.key_id,
+        "s": sorted(principal.scopes),
+        "c": csrf,
+    }
+    return _serializer(secret).dumps(data), csrf
+
+
+def read_session(secret: str, cookie: str, max_age: int) -> Principal | None:
+    try:
+        data = _serializer(secret).loads(cookie, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not isinstance(data, dict):
+        return None
+    return Principal(
+        kind=data.get("k", "user"),
+        user_id=data.get("u"),
+        key_id=data.get("i"),
+        scopes=frozenset(data.get("s") or ()),
+        via_cookie=True,
+        csrf=data.get("c"),
+    )
+
+
+def origin_matches(conn: HTTPConnection) -> bool:
+    origin = conn.headers.get("origin")
+    if not origin:
+        return False
+    host = conn.headers.get("host", "")
+    return origin.split("://", 1)[-1].rstrip("/") == host
+
+
+def check_csrf(request: Request, principal: Principal) -> None:
+    if not principal.via_cookie or request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER)
+    if sent and principal.csrf and hmac.compare_digest(sent, principal.csrf):
+        return
+    if origin_matches(request):
+        return
+    raise Forbidden(
+        "CSRF check failed: send X-CSRF-Token or a same-origin request", code="csrf_failed"
+    )
+
+
+# ---------------------------------------------------------------- request helpers
+
+
+def bearer(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+async def authenticate(conn: HTTPConnection) -> Principal:
+    """Whoever the request names: Bearer API key, Bearer JWT, or session cookie."""
+    cached = conn.scope.get("hub.principal")
+    if cached is not None:
+        return cached
+    state = conn.app.state
+    settings = state.settings
+    token = bearer(conn)
+    principal: Principal | None = None
+    if token:
+        if token.startswith("hub_"):
+            principal = await check_api_key(state.db, token)
+        else:
+            principal = Principal(kind="user", user_id=check_user_token(settings.secret_key, token))
+    else:
+        cookie = conn.cookies.get(SESSION_COOKIE)
+        if cookie:
+            principal = read_session(settings.secret_key, cookie, settings.token_max_age)
+    if principal is None:
+        raise Unauthorized()
+    conn.scope["hub.principal"] = principal
+    return principal
+
+
+async def require_user(request: Request) -> Principal:
+    """An end user (token or session); API keys cannot act as users."""
+    principal = await authenticate(request)
+    if principal.kind != "user" or not principal.user_id:
+        raise Forbidden(
+            "this endpoint is for end users (user token or session)", code="user_required"
+        )
+    check_csrf(request, principal)
+    return principal
+
+
+async def require_scope(request: Request, *scopes: str) -> Principal:
+    """An API key (or API-key session) holding any one of `scopes` (admin holds all)."""
+    principal = await authenticate(request)
+    if not any(principal.has(s) for s in scopes):
+        raise Forbidden(f"missing scope: {' or '.join(scopes)}", code="missing_scope")
+    check_csrf(request, principal)
+    return principal

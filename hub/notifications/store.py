@@ -1,0 +1,166 @@
+"""Notification SQL: creating notifications (with idempotency) and reading them back."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from analytics import events
+from hub.db import Database, now_ms
+
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+COLUMNS = (
+    "id, user_id, category, title, body, link, data, priority, is_read, read_at,"
+    " archived, archived_at, clicked_at, created_at, api_key_id"
+)
+
+
+async def claim_idempotency_key(db: Database, api_key_id: str, scope: str, key: str) -> Any | None:
+    """Inside a transaction: reserve `key`, or return what its first use produced.
+
+    The reserving INSERT makes a concurrent retry wait on the first request's
+    transaction (Postgres row lock, SQLite write lock) and then see its result.
+    """
+    now = now_ms()
+    row = await db.fetch_one(
+        "SELECT created_at, result FROM idempotency_keys"
+        " WHERE api_key_id = :k AND scope = :s AND key = :key",
+        {"k": api_key_id, "s": scope, "key": key},
+    )
+    if row is not None and now - row["created_at"] < IDEMPOTENCY_TTL_MS and row["result"]:
+        return json.loads(row["result"])
+    if row is not None:
+        await db.execute(
+            "DELETE FROM idempotency_keys WHERE api_key_id = :k AND scope = :s AND key = :key",
+            {"k": api_key_id, "s": scope, "key": key},
+        )
+    inserted = await db.fetch_one(
+        "INSERT INTO idempotency_keys (api_key_id, scope, key, created_at)"
+        " VALUES (:k, :s, :key, :now) ON CONFLICT DO NOTHING RETURNING key",
+        {"k": api_key_id, "s": scope, "key": key, "now": now},
+    )
+    if inserted is None:
+        # a concurrent request committed the same key between our read and insert
+        row = await db.fetch_one(
+            "SELECT result FROM idempotency_keys WHERE api_key_id = :k AND scope = :s"
+            " AND key = :key",
+            {"k": api_key_id, "s": scope, "key": key},
+        )
+        return json.loads(row["result"]) if row and row["result"] else None
+    return None
+
+
+async def store_idempotency_result(
+    db: Database, api_key_id: str, scope: str, key: str, result: Any
+) -> None:
+    await db.execute(
+        "UPDATE idempotency_keys SET result = :r WHERE api_key_id = :k AND scope = :s"
+        " AND key = :key",
+        {"r": json.dumps(result), "k": api_key_id, "s": scope, "key": key},
+    )
+
+
+async def insert_notifications(
+    db: Database,
+    user_ids: list[str],
+    *,
+    category: str,
+    title: str,
+    body: str,
+    link: str | None,
+    data: dict[str, Any] | None,
+    priority: str,
+    api_key_id: str | None,
+    created_at: int | None = None,
+) -> list[dict[str, Any]]:
+    """Insert one notification per user (inside a transaction); returns the rows.
+
+    Also records a ``created`` event per notification in the outbox.
+    """
+    now = created_at or now_ms()
+    data_json = json.dumps(data) if data is not None else None
+    if db.is_postgres:
+        # one statement for any number of recipients
+        raw = db.raw_connection()
+        records = await raw.fetch(
+            "INSERT INTO notifications (user_id, category, title, body, link, data, priority,"
+            " created_at, api_key_id)"
+            " SELECT u, $2, $3, $4, $5, $6, $7, $8, $9 FROM unnest($1::text[]) WITH ORDINALITY"
+            " AS t(u, n) ORDER BY n RETURNING id, user_id",
+            user_ids,
+            category,
+            title,
+            body,
+            link,
+            data_json,
+            priority,
+            now,
+            api_key_id,
+        )
+        ids = [(r["id"], r["user_id"]) for r in records]
+    else:
+        raw = db.raw_connection()
+        ids = []
+        for uid in user_ids:
+            cur = await raw.execute(
+                "INSERT INTO notifications (user_id, category, title, body, link, data, priority,"
+                " created_at, api_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (uid, category, title, body, link, data_json, priority, now, api_key_id),
+            )
+            ids.append((cur.lastrowid, uid))
+    rows = [
+        {
+            "id": nid,
+            "user_id": uid,
+            "category": category,
+            "title": title,
+            "body": body,
+            "link": link,
+            "data": data_json,
+            "priority": priority,
+            "is_read": False,
+            "read_at": None,
+            "archived": False,
+            "archived_at": None,
+            "clicked_at": None,
+            "created_at": now,
+            "api_key_id": api_key_id,
+        }
+        for nid, uid in ids
+    ]
+    await events.record(
+        db,
+        [
+            events.Event(
+                "created",
+                notification_id=r["id"],
+                user_id=r["user_id"],
+                category=category,
+                channel="in_app",
+                priority=priority,
+                api_key_id=api_key_id,
+                event_time=now,
+            )
+            for r in rows
+        ],
+    )
+    return rows
+
+
+async def get_many(db: Database, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    params = {f"i{n}": v for n, v in enumerate(ids)}
+    marks = ", ".join(f":i{n}" for n in range(len(ids)))
+    return await db.fetch_all(
+        f"SELECT {COLUMNS} FROM notifications WHERE id IN ({marks}) ORDER BY id", params
+    )
+
+
+async def get_for_user(db: Database, user_id: str, notification_id: int) -> dict[str, Any] | None:
+    """The notification if it belongs to `user_id`; None otherwise (answer 404)."""
+    return await db.fetch_one(
+        f"SELECT {COLUMNS} FROM notifications WHERE id = :id AND user_id = :u",
+        {"id": notification_id, "u": user_id},
+    )

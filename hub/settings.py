@@ -1,0 +1,140 @@
+"""Every HUB_* setting in one place.
+
+Values come from the environment, then an optional `.env` file in the working
+directory. Backends are chosen by URL scheme (see README, "Settings").
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from starlette.config import Config
+
+VAR_DIR = Path(os.environ.get("HUB_VAR_DIR", "var"))
+
+
+def _bool(value: str | bool) -> bool:
+    if isinstance(value, bool):
+        return value
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def obscure_url(url: str) -> str:
+    """The URL with any password replaced, safe to log."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _default_secret() -> str:
+    """A per-installation secret kept under var/ so sessions survive restarts.
+
+    Deployments set HUB_SECRET_KEY; this only keeps `make run` zero-config.
+    """
+    path = VAR_DIR / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Storage and backends (chosen by URL scheme)
+    database_url: str = f"sqlite:///{VAR_DIR}/hub.db"
+    broadcast_url: str = "memory://"
+    # Empty disables analytics ingestion (the outbox still records every event).
+    analytics_url: str = f"chdb:///{VAR_DIR}/analytics"
+    email_url: str = f"file:///{VAR_DIR.resolve()}/mail"
+
+    # Security
+    secret_key: str = field(default="", repr=False)
+    token_max_age: int = 30 * 24 * 3600  # session cookie lifetime, seconds
+    base_url: str = "http://127.0.0.1:8000"
+
+    # Serving
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_workers: bool = True
+    migrate_on_start: bool = True
+    log_level: str = "info"
+
+    # Real-time
+    ws_ping_interval: float = 25.0
+    ws_queue_size: int = 1000
+    ws_max_frame: int = 64 * 1024
+    resume_max_gap: int = 1000
+    broadcast_prefix: str = "hub"
+
+    # Delivery
+    email_from: str = "Hub <hub@localhost>"
+    delivery_workers: int = 2
+    delivery_max_attempts: int = 8
+    delivery_poll_interval: float = 0.5
+    digest_hour: int = 9
+    apns_key_path: str = ""
+    apns_key_id: str = ""
+    apns_team_id: str = ""
+    apns_topic: str = ""
+    apns_sandbox: bool = False
+    fcm_credentials_path: str = ""
+    fcm_project_id: str = ""
+    webhook_url: str = ""
+    webhook_secret: str = field(default="", repr=False)
+    chat_url: str = ""
+
+    # Analytics
+    ingest_batch_size: int = 10_000
+    ingest_interval: float = 1.0
+    analytics_ttl_days: int = 400
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def safe_dict(self) -> dict[str, Any]:
+        """Settings for logs: passwords in URLs obscured, secrets left out."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not f.repr:
+                continue
+            if isinstance(value, str) and "://" in value:
+                value = obscure_url(value)
+            out[f.name] = value
+        return out
+
+
+def load_settings(env_file: str | None = ".env", **overrides: Any) -> Settings:
+    """Build Settings from HUB_* environment variables (and `.env`)."""
+    config = Config(env_file if env_file and Path(env_file).exists() else None)
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        raw = config(f"HUB_{f.name.upper()}", default=None)
+        if raw is None:
+            continue
+        default = f.default
+        if isinstance(default, bool):
+            values[f.name] = _bool(raw)
+        elif isinstance(default, int):
+            values[f.name] = int(raw)
+        elif isinstance(default, float):
+            values[f.name] = float(raw)
+        else:
+            values[f.name] = raw
+    values.update(overrides)
+    if not values.get("secret_key"):
+        values["secret_key"] = _default_secret()
+    return Settings(**values)
