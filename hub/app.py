@@ -18,6 +18,7 @@ import hub.activity.api
 import hub.auth_api
 import hub.delivery.api
 import hub.delivery.component
+import hub.devices.api
 import hub.notifications.api
 import hub.ops
 import hub.preferences.api
@@ -44,6 +45,7 @@ def all_routes() -> list[BaseRoute]:
         *hub.notifications.api.routes,
         *hub.preferences.api.routes,
         *hub.delivery.api.routes,
+        *hub.devices.api.routes,
         *hub.activity.api.routes,
         *hub.realtime.routes.routes,
         *analytics.api.routes,

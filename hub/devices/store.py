@@ -1,0 +1,67 @@
+"""SQL for push devices: register (upsert by token), list, remove, dead-token cleanup."""
+
+from __future__ import annotations
+
+from hub.db import Database, Row, now_ms
+
+PLATFORMS = ("ios", "android", "web")
+
+_COLUMNS = "token, user_id, platform, app, created_at, updated_at"
+
+
+async def register(db: Database, user_id: str, platform: str, token: str, app: str | None) -> Row:
+    """Add the device, or move an existing token to `user_id` (a device changed hands).
+
+    The token is the primary key, so a token is never listed twice; `created_at`
+    restarts when the owner changes because it is a new registration for them.
+    """
+    now = now_ms()
+    await db.execute(
+        "INSERT INTO devices (token, user_id, platform, app, created_at, updated_at)"
+        " VALUES (:token, :user_id, :platform, :app, :now, :now)"
+        " ON CONFLICT (token) DO UPDATE SET"
+        " created_at = CASE WHEN devices.user_id = excluded.user_id"
+        "   THEN devices.created_at ELSE excluded.created_at END,"
+        " user_id = excluded.user_id, platform = excluded.platform,"
+        " app = excluded.app, updated_at = excluded.updated_at",
+        {"token": token, "user_id": user_id, "platform": platform, "app": app, "now": now},
+    )
+    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM devices WHERE token = :t", {"t": token})
+    assert row is not None
+    return row
+
+
+async def list_for_user(db: Database, user_id: str) -> list[Row]:
+    return await db.fetch_all(
+        f"SELECT {_COLUMNS} FROM devices WHERE user_id = :u ORDER BY created_at, token",
+        {"u": user_id},
+    )
+
+
+async def remove(db: Database, user_id: str, token: str) -> bool:
+    """Remove the user's device; False when the token is unknown or someone else's."""
+    async with db.transaction():
+        found = await db.fetch_val(
+            "SELECT COUNT(*) FROM devices WHERE token = :t AND user_id = :u",
+            {"t": token, "u": user_id},
+        )
+        if found:
+            await db.execute(
+                "DELETE FROM devices WHERE token = :t AND user_id = :u",
+                {"t": token, "u": user_id},
+            )
+    return bool(found)
+
+
+async def remove_dead(db: Database, user_id: str, tokens: list[str]) -> None:
+    """Drop tokens a push service reported dead (only while still owned by `user_id`)."""
+    if tokens:
+        await db.execute_many(
+            "DELETE FROM devices WHERE token = :t AND user_id = :u",
+            [{"t": t, "u": user_id} for t in tokens],
+        )
+
+
+async def delete_for_user(db: Database, user_id: str) -> None:
+    """Erase every device of a user (part of deleting the user)."""
+    await db.execute("DELETE FROM devices WHERE user_id = :u", {"u": user_id})
