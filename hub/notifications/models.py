@@ -117,5 +117,6 @@ def to_json(row: dict[str, Any]) -> dict[str, Any]:
         "read_at": ms_to_iso(row.get("read_at")),
         "archived": bool(row["archived"]),
         "archived_at": ms_to_iso(row.get("archived_at")),
+        "clicked_at": ms_to_iso(row.get("clicked_at")),
         "created_at": ms_to_iso(row["created_at"]),
     }

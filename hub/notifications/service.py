@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from analytics import events
+from hub.db import now_ms
 from hub.delivery import planner
 from hub.notifications import store
 from hub.notifications.models import NotificationIn, to_json
-from hub.realtime.publish import publish
+from hub.realtime.publish import LiveMessage, publish
 
 IDEMPOTENCY_SCOPE = "notifications"
 
@@ -53,3 +55,152 @@ async def send(
         ],
     )
     return rows, False
+
+
+# ---------------------------------------------------------------- state changes by the user
+
+# Up to this many changed notifications are published whole, one message each;
+# more go as one compact {"ids", "changes"} message so a read-all of thousands
+# stays one small frame.
+FULL_UPDATE_MAX = 5
+
+
+def _events(kind: str, rows: list[dict[str, Any]], now: int) -> list[events.Event]:
+    return [
+        events.Event(
+            kind,
+            notification_id=r["id"],
+            user_id=r["user_id"],
+            category=r["category"],
+            channel="in_app",
+            priority=r["priority"],
+            event_time=now,
+        )
+        for r in rows
+    ]
+
+
+def updated_messages(
+    user_id: str, rows: list[dict[str, Any]], changes: dict[str, Any], whole: bool
+) -> list[LiveMessage]:
+    """The live messages telling `user_id`'s clients that `rows` changed (pure)."""
+    if not rows:
+        return []
+    if whole and len(rows) <= FULL_UPDATE_MAX:
+        return [
+            (user_id, {"type": "notification.updated", "notification": to_json(r)}) for r in rows
+        ]
+    return [
+        (
+            user_id,
+            {"type": "notification.updated", "ids": [r["id"] for r in rows], "changes": changes},
+        )
+    ]
+
+
+async def unread_count(state: Any, user_id: str) -> int:
+    return await store.count_unread(state.db, user_id)
+
+
+async def _publish_with_count(state: Any, user_id: str, messages: list[LiveMessage]) -> None:
+    if not messages:
+        return
+    count = await store.count_unread(state.db, user_id)
+    await publish(state, [*messages, (user_id, {"type": "unread_count", "count": count})])
+
+
+async def _change(
+    state: Any,
+    user_id: str,
+    ids: list[int] | None,
+    *,
+    set_sql: str,
+    condition: str,
+    event: str,
+    changes: dict[str, Any],
+) -> list[int]:
+    db = state.db
+    now = now_ms()
+    async with db.transaction():
+        rows = await store.update_owned(db, user_id, ids, set_sql, condition, now)
+        await events.record(db, _events(event, rows, now))
+    await _publish_with_count(
+        state, user_id, updated_messages(user_id, rows, changes, ids is not None)
+    )
+    return [r["id"] for r in rows]
+
+
+async def mark_read(state: Any, user_id: str, ids: list[int] | None) -> list[int]:
+    """Mark the user's notifications read (None = every unread one); returns ids changed."""
+    return await _change(
+        state,
+        user_id,
+        ids,
+        set_sql="is_read = TRUE, read_at = :now",
+        condition="NOT is_read",
+        event="read",
+        changes={"is_read": True},
+    )
+
+
+async def archive(state: Any, user_id: str, ids: list[int]) -> list[int]:
+    return await _change(
+        state,
+        user_id,
+        ids,
+        set_sql="archived = TRUE, archived_at = :now",
+        condition="NOT archived",
+        event="archived",
+        changes={"archived": True},
+    )
+
+
+async def unarchive(state: Any, user_id: str, ids: list[int]) -> list[int]:
+    return await _change(
+        state,
+        user_id,
+        ids,
+        set_sql="archived = FALSE, archived_at = NULL",
+        condition="archived",
+        event="unarchived",
+        changes={"archived": False},
+    )
+
+
+async def delete(state: Any, user_id: str, ids: list[int] | None) -> list[int]:
+    """Delete the user's notifications (None = all of them); returns ids deleted."""
+    db = state.db
+    now = now_ms()
+    async with db.transaction():
+        rows = await store.delete_owned(db, user_id, ids)
+        await events.record(db, _events("deleted", rows, now))
+    deleted = [r["id"] for r in rows]
+    if deleted:
+        await _publish_with_count(
+            state, user_id, [(user_id, {"type": "notification.deleted", "ids": deleted})]
+        )
+    return deleted
+
+
+async def click(state: Any, user_id: str, notification_id: int) -> dict[str, Any] | None:
+    """Record a click (and the read it implies); None when the id is not the user's."""
+    db = state.db
+    now = now_ms()
+    async with db.transaction():
+        before = await store.get_for_user(db, user_id, notification_id)
+        if before is None:
+            return None
+        rows = await store.update_owned(
+            db,
+            user_id,
+            [notification_id],
+            "clicked_at = COALESCE(clicked_at, :now), is_read = TRUE,"
+            " read_at = COALESCE(read_at, :now)",
+            "TRUE",
+            now,
+        )
+        row = rows[0]
+        kinds = ["clicked"] if before["is_read"] else ["read", "clicked"]
+        await events.record(db, [e for k in kinds for e in _events(k, [row], now)])
+    await _publish_with_count(state, user_id, updated_messages(user_id, [row], {}, True))
+    return row

@@ -164,3 +164,60 @@ async def get_for_user(db: Database, user_id: str, notification_id: int) -> dict
         f"SELECT {COLUMNS} FROM notifications WHERE id = :id AND user_id = :u",
         {"id": notification_id, "u": user_id},
     )
+
+
+# ---------------------------------------------------------------- state changes
+
+
+def _id_list(ids: list[int]) -> tuple[str, dict[str, Any]]:
+    params = {f"i{n}": v for n, v in enumerate(ids)}
+    return ", ".join(f":i{n}" for n in range(len(ids))), params
+
+
+async def update_owned(
+    db: Database, user_id: str, ids: list[int] | None, set_sql: str, condition: str, now: int
+) -> list[dict[str, Any]]:
+    """UPDATE the user's notifications (all when ids is None) where `condition` holds.
+
+    Returns the changed rows after the update; rows of other users are never
+    touched, so a foreign id simply does not change anything.
+    """
+    if ids is not None and not ids:
+        return []
+    params: dict[str, Any] = {"u": user_id}
+    if ":now" in set_sql:
+        params["now"] = now
+    where = f"user_id = :u AND {condition}"
+    if ids is not None:
+        marks, id_params = _id_list(ids)
+        where += f" AND id IN ({marks})"
+        params.update(id_params)
+    rows = await db.fetch_all(
+        f"UPDATE notifications SET {set_sql} WHERE {where} RETURNING {COLUMNS}", params
+    )
+    return sorted(rows, key=lambda r: r["id"])
+
+
+async def delete_owned(db: Database, user_id: str, ids: list[int] | None) -> list[dict[str, Any]]:
+    """DELETE the user's notifications (all when ids is None); returns the deleted rows."""
+    if ids is not None and not ids:
+        return []
+    params: dict[str, Any] = {"u": user_id}
+    where = "user_id = :u"
+    if ids is not None:
+        marks, id_params = _id_list(ids)
+        where += f" AND id IN ({marks})"
+        params.update(id_params)
+    rows = await db.fetch_all(
+        f"DELETE FROM notifications WHERE {where} RETURNING {COLUMNS}", params
+    )
+    return sorted(rows, key=lambda r: r["id"])
+
+
+async def count_unread(db: Database, user_id: str) -> int:
+    # matches the partial index notifications_user_unread exactly
+    value = await db.fetch_val(
+        "SELECT COUNT(*) FROM notifications WHERE user_id = :u AND NOT is_read AND NOT archived",
+        {"u": user_id},
+    )
+    return int(value or 0)
