@@ -90,11 +90,18 @@ class Settings:
     apns_team_id: str = ""
     apns_topic: str = ""
     apns_sandbox: bool = False
+    # "https://host:port" of an APNs-compatible gateway instead of Apple's; empty = Apple
+    apns_url: str = ""
+    apns_ca_file: str = ""  # extra CA bundle to trust for apns_url (PEM)
     fcm_credentials_path: str = ""
     fcm_project_id: str = ""
+    fcm_url: str = ""  # base URL of an FCM v1-compatible endpoint; empty = Google
     webhook_url: str = ""
     webhook_secret: str = field(default="", repr=False)
-    chat_url: str = ""
+    chat_url: str = field(default="", repr=False)  # Apprise URLs carry tokens: never logged
+    # Apprise URL template for SMS, "{phone}" replaced by the E.164 number, e.g.
+    # "twilio://SID:Token@+15550000/{phone}"; empty = no SMS provider
+    sms_url: str = field(default="", repr=False)
 
     # Analytics
     ingest_batch_size: int = 10_000

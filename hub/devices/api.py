@@ -48,13 +48,22 @@ def device_json(row: Row) -> dict[str, Any]:
     }
 
 
-async def _track(state: Any, user_id: str, platform: str) -> None:
+async def _track(request: Request, user_id: str, platform: str) -> None:
     try:
         from hub.activity.track import track  # type: ignore[import-not-found,unused-ignore]
     except ImportError:  # the activity feed is optional
         return
     try:
-        await track(state, user_id, "settings", "created", "Device registered")
+        await track(
+            request.app.state,
+            user_id,
+            "settings",
+            "created",
+            "Device registered",
+            resource_type="device",
+            metadata={"platform": platform},
+            request=request,
+        )
     except Exception:  # an activity entry must never undo a registration
         log.exception("could not record the device activity (platform %s)", platform)
 
@@ -82,7 +91,7 @@ async def register_device(request: Request) -> JSONResponse:
     row = await store.register(
         request.app.state.db, principal.user_id, payload.platform, payload.token, payload.app
     )
-    await _track(request.app.state, principal.user_id, payload.platform)
+    await _track(request, principal.user_id, payload.platform)
     return JSONResponse(device_json(row), status_code=201)
 
 
