@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
@@ -15,6 +16,7 @@ import analytics.api
 import analytics.component
 import dashboards.api
 import hub.activity.api
+import hub.activity.component
 import hub.auth_api
 import hub.delivery.api
 import hub.delivery.component
@@ -27,6 +29,7 @@ import hub.realtime.routes
 import hub.web
 from hub.db import Database
 from hub.errors import EXCEPTION_HANDLERS
+from hub.security import SecurityHeadersMiddleware
 from hub.settings import Settings, load_settings
 
 log = logging.getLogger("hub")
@@ -35,7 +38,12 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
 # Started in this order, stopped in reverse: the fan-out must exist before
 # workers and the ingester publish through it.
-COMPONENTS = (hub.realtime.component, hub.delivery.component, analytics.component)
+COMPONENTS = (
+    hub.realtime.component,
+    hub.activity.component,
+    hub.delivery.component,
+    analytics.component,
+)
 
 
 def all_routes() -> list[BaseRoute]:
@@ -79,6 +87,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
                     log.exception("error stopping %s", component.__name__)
             await db.disconnect()
 
-    app = Starlette(routes=all_routes(), lifespan=lifespan, exception_handlers=EXCEPTION_HANDLERS)
+    app = Starlette(
+        routes=all_routes(),
+        lifespan=lifespan,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[Middleware(SecurityHeadersMiddleware)],
+    )
+    app.state.render_login = hub.web.render_login
     app.state.settings = settings
     return app

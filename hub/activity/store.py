@@ -39,6 +39,8 @@ INSERT_FIELDS = (
 )
 TEXT_EXPR = "(title || ' ' || description)"
 MAX_TERMS = 8
+# spelled out rather than a row comparison so SQLite and Postgres plan it alike
+AFTER_CURSOR = "(created_at < :cc OR (created_at = :cc AND id < :ci))"
 
 
 def _values(item: ActivityIn, api_key_id: str | None, created_at: int) -> dict[str, Any]:
@@ -184,8 +186,7 @@ async def list_page(
     total = await db.fetch_val(f"SELECT COUNT(*) FROM activities WHERE {clause}", params)
     page_clause = clause
     if cursor is not None:
-        # spelled out rather than a row comparison so SQLite and Postgres plan it alike
-        page_clause += " AND (created_at < :cc OR (created_at = :cc AND id < :ci))"
+        page_clause += " AND " + AFTER_CURSOR
         params = {**params, "cc": cursor[0], "ci": cursor[1]}
     rows = await db.fetch_all(
         f"SELECT {COLUMNS} FROM activities WHERE {page_clause}"
@@ -198,14 +199,29 @@ async def list_page(
     return Page(items=rows, total=int(total or 0), next_cursor=next_cursor)
 
 
-async def iterate(db: Database, where: Where) -> AsyncIterator[dict[str, Any]]:
-    """Every matching activity, newest first, without holding them all in memory."""
+async def iterate(db: Database, where: Where, chunk: int = 1000) -> AsyncIterator[dict[str, Any]]:
+    """Every matching activity, newest first, fetched in keyset-paged chunks.
+
+    Chunks rather than one open cursor: a slow download then holds no
+    connection or transaction (and no SQLite read snapshot) between chunks.
+    """
     clause, params = where.sql(db.is_postgres)
-    async for row in db.iterate(
-        f"SELECT {COLUMNS} FROM activities WHERE {clause} ORDER BY created_at DESC, id DESC",
-        params,
-    ):
-        yield row
+    cursor: tuple[int, int] | None = None
+    while True:
+        page_clause, page_params = clause, params
+        if cursor is not None:
+            page_clause += " AND " + AFTER_CURSOR
+            page_params = {**params, "cc": cursor[0], "ci": cursor[1]}
+        rows = await db.fetch_all(
+            f"SELECT {COLUMNS} FROM activities WHERE {page_clause}"
+            " ORDER BY created_at DESC, id DESC LIMIT :lim",
+            {**page_params, "lim": chunk},
+        )
+        for row in rows:
+            yield row
+        if len(rows) < chunk:
+            return
+        cursor = (rows[-1]["created_at"], rows[-1]["id"])
 
 
 async def counts(db: Database, user_id: str, since_7d: int, since_30d: int) -> list[dict[str, Any]]:

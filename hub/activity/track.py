@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 
 from hub.activity import store
 from hub.activity.models import ActivityIn, to_json
+from hub.db import now_ms
 from hub.errors import from_pydantic
 from hub.realtime.publish import publish
 
@@ -105,3 +106,39 @@ def _valid_ip(ip: str | None) -> str | None:
         return str(ipaddress.ip_address(ip))
     except ValueError:
         return None
+
+
+API_KEY_EVERY_MS = 3600 * 1000
+
+
+async def track_api_key_use(
+    state: Any,
+    key_id: str,
+    user_id: str,
+    what: str,
+    *,
+    request: HTTPConnection | None = None,
+) -> dict[str, Any] | None:
+    """Record that API key `key_id` acted on `user_id`'s account (e.g. changed settings).
+
+    At most one such activity per key and user per hour (checked in the
+    database, so it holds across processes): the feed shows that a service
+    acted for the user without one row per call. Returns the activity, or
+    None when one was recorded within the hour.
+    """
+    last = await store.last_of_kind(state.db, user_id, "api_key", "api_key", key_id)
+    now = now_ms()
+    if last is not None and now - int(last) < API_KEY_EVERY_MS:
+        return None
+    return await track(
+        state,
+        user_id,
+        "api_key",
+        "completed",
+        f"API key {key_id} used: {what}",
+        resource_type="api_key",
+        resource_id=key_id,
+        metadata={"key_id": key_id, "what": what[:200]},
+        request=request,
+        created_at=now,
+    )

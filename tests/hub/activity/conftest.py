@@ -1,0 +1,64 @@
+"""Fixtures of the activity tests: a producer key, a poster and a live-message recorder."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Hub
+
+Post = Callable[..., Awaitable[httpx.Response]]
+
+
+class RecordingFanout:
+    """Stands in for the fan-out backend on app.state: keeps what would go live."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+
+    async def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        self.messages.extend(messages)
+
+
+@pytest.fixture
+async def producer(hub: Hub) -> dict[str, str]:
+    return await hub.key("activity", name="producer")
+
+
+@pytest.fixture
+def post(hub: Hub, producer: dict[str, str]) -> Post:
+    async def _post(body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+        return await hub.client.post(
+            "/api/activities", json=body, headers={**producer, **(headers or {})}
+        )
+
+    return _post
+
+
+def activity(user_id: str = "alice", **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "user_id": user_id,
+        "activity_type": "payment",
+        "action": "completed",
+        "title": "Paid invoice",
+    }
+    body.update(fields)
+    return body
+
+
+@pytest.fixture
+def make() -> Callable[..., dict[str, Any]]:
+    return activity
+
+
+@pytest.fixture
+def fanout(hub: Hub) -> Iterator[RecordingFanout]:
+    """Puts a recorder in place of the app's fan-out for this test, then restores it."""
+    original = getattr(hub.state, "fanout", None)
+    recorder = RecordingFanout()
+    hub.state.fanout = recorder
+    yield recorder
+    hub.state.fanout = original
