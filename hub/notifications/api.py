@@ -1,4 +1,4 @@
-"""Producer API: POST /api/notifications."""
+"""Producer API (POST /api/notifications) and every notification route, collected."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Route
 
 from hub.auth import require_scope
 from hub.errors import parse_body
-from hub.notifications import service
+from hub.notifications import actions_api, center_api, service
 from hub.notifications.models import NotificationIn, to_json
 
 FULL_LIST_MAX = 100  # above this many recipients the response lists ids only
@@ -43,4 +43,6 @@ async def create_notifications(request: Request) -> JSONResponse:
 
 routes: list[BaseRoute] = [
     Route("/api/notifications", create_notifications, methods=["POST"]),
+    *center_api.routes,
+    *actions_api.routes,
 ]

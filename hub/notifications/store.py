@@ -215,7 +215,7 @@ async def delete_owned(db: Database, user_id: str, ids: list[int] | None) -> lis
 
 
 async def count_unread(db: Database, user_id: str) -> int:
-    # matches the partial index notifications_user_unread exactly
+    # an index-only range scan of notifications_user_state: only the unread entries
     value = await db.fetch_val(
         "SELECT COUNT(*) FROM notifications WHERE user_id = :u AND NOT is_read AND NOT archived",
         {"u": user_id},
