@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 CLIENT_EMAIL = "hub-push@hub-test-project.iam.gserviceaccount.com"
 
 STATUS_NAMES = {
@@ -117,7 +118,8 @@ class FakeFCM:
                 str(form.get("assertion", "")),
                 self.public_key,
                 algorithms=["RS256"],
-                audience=str(request.url),
+                # google-auth always names Google's endpoint as the audience
+                audience=GOOGLE_TOKEN_AUDIENCE,
             )
         except jwt.InvalidTokenError as exc:
             self.rejected.append(f"assertion: {exc}")

@@ -1,0 +1,162 @@
+"""The real pyfcm (and google-auth) against a local FCM v1 API and OAuth2 token endpoint."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hub.delivery.fcm import FCMClient, classify, error_code
+from hub.settings import Settings
+from tests.fakes.fcm_server import error_body, make_service_account
+from tests.fakes.fixtures import PROJECT, FCMFixture, delivery, fcm
+
+__all__ = ["fcm"]
+
+TOKEN = "fcm:APA91b-device-one"
+
+
+def service_account(fx: FCMFixture) -> dict:
+    return json.loads(Path(fx.settings["fcm_credentials_path"]).read_text())
+
+
+def client(fx: FCMFixture, **overrides: object) -> FCMClient:
+    settings = Settings(secret_key="x", base_url="https://hub.example", **fx.settings)
+    return FCMClient(settings.with_(**overrides), timeout=5)
+
+
+async def test_android_push_gets_oauth_token_and_sends_v1_message(fcm: FCMFixture) -> None:
+    c = client(fcm)
+    try:
+        first = await c.send(TOKEN, "android", delivery(priority="high"))
+        second = await c.send(TOKEN, "android", delivery(id=2, link=None, data=None))
+    finally:
+        await c.close()
+    assert first.ok and second.ok, (first, second, fcm.fake.rejected)
+    assert fcm.fake.rejected == []
+    assert fcm.fake.token_requests >= 1 and len(fcm.fake.issued) >= 1
+    got = fcm.fake.received[0]
+    assert got["content_type"] == "application/json"
+    assert got["message"] == {
+        "token": TOKEN,
+        "notification": {"title": "Paid", "body": "Thanks for your payment"},
+        "data": {
+            "notification_id": "10",
+            "category": "billing",
+            "link": "/billing/1",
+            "data": json.dumps({"amount": 5}),
+        },
+        "android": {"priority": "high", "notification": {"tag": "billing"}},
+    }
+    plain = fcm.fake.received[1]["message"]
+    assert plain["data"] == {"notification_id": "10", "category": "billing"}
+    assert plain["android"]["priority"] == "normal"
+
+
+async def test_web_push_uses_webpush_config_with_https_link(fcm: FCMFixture) -> None:
+    c = client(fcm)
+    try:
+        assert (await c.send(TOKEN, "web", delivery())).ok
+        assert (await c.send(TOKEN, "web", delivery(link="http://insecure/x"))).ok
+    finally:
+        await c.close()
+    web = fcm.fake.received[0]["message"]
+    assert "android" not in web
+    assert web["webpush"] == {
+        "headers": {"Urgency": "normal"},
+        "fcm_options": {"link": "https://hub.example/billing/1"},
+    }
+    assert "fcm_options" not in fcm.fake.received[1]["message"]["webpush"]
+
+
+async def test_dead_and_failing_tokens(fcm: FCMFixture) -> None:
+    fcm.fake.answers = {
+        "gone": (404, "UNREGISTERED"),
+        "busy": (429, "QUOTA_EXCEEDED"),
+        "down": (503, "UNAVAILABLE"),
+        "bad": (400, "INVALID_ARGUMENT"),
+        "other": (403, "SENDER_ID_MISMATCH"),
+    }
+    c = client(fcm)
+    try:
+        gone, busy, down, bad, other = [
+            await c.send(t, "android", delivery()) for t in fcm.fake.answers
+        ]
+    finally:
+        await c.close()
+    assert gone.dead and gone.code == "fcm_unregistered"
+    assert busy.transient and busy.code == "fcm_quota_exceeded"
+    assert down.transient and down.code == "fcm_unavailable"
+    assert not bad.transient and not bad.dead and bad.code == "fcm_invalid_argument"
+    assert not other.transient and other.code == "fcm_sender_id_mismatch"
+
+
+async def test_service_account_signed_with_another_key_is_refused(
+    fcm: FCMFixture, tmp_path: Path
+) -> None:
+    # same token_uri, different key: the token endpoint cannot verify the assertion
+    forged = tmp_path / "forged.json"
+    make_service_account(
+        forged,
+        PROJECT,
+        token_uri=service_account(fcm)["token_uri"],
+    )
+    c = client(fcm, fcm_credentials_path=str(forged))
+    try:
+        result = await c.send(TOKEN, "android", delivery())
+    finally:
+        await c.close()
+    assert not result.ok and result.code == "fcm_auth" and not result.transient
+    assert fcm.fake.received == [] and fcm.fake.rejected
+
+
+async def test_wrong_project_and_unreachable_service(fcm: FCMFixture, tmp_path: Path) -> None:
+    sa = service_account(fcm)
+    sa.pop("project_id")
+    no_project = tmp_path / "no-project.json"
+    no_project.write_text(json.dumps(sa))
+    c = client(fcm, fcm_credentials_path=str(no_project), fcm_project_id="someone-else")
+    try:
+        wrong = await c.send(TOKEN, "android", delivery())
+    finally:
+        await c.close()
+    assert wrong.code == "fcm_sender_id_mismatch"
+    missing = client(fcm, fcm_credentials_path=str(tmp_path / "none.json"))
+    assert (await missing.send(TOKEN, "android", delivery())).code == "fcm_auth"
+    await missing.close()
+    await fcm.fake.stop()
+    down = client(fcm)
+    try:
+        result = await down.send(TOKEN, "android", delivery())
+    finally:
+        await down.close()
+    assert result.transient and result.code in ("fcm_auth", "fcm_connection")
+    assert not FCMClient(Settings(secret_key="x")).configured
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "dead", "transient", "code"),
+    [
+        (200, {"name": "x"}, False, False, None),
+        (404, error_body(404, "UNREGISTERED"), True, False, "fcm_unregistered"),
+        (404, None, True, False, "fcm_status_404"),
+        (500, {"error": {"code": 500, "status": "INTERNAL"}}, False, True, "fcm_internal"),
+        (502, "not json", False, True, "fcm_status_502"),
+        (
+            401,
+            error_body(401, "THIRD_PARTY_AUTH_ERROR"),
+            False,
+            False,
+            "fcm_third_party_auth_error",
+        ),
+    ],
+)
+def test_classify(status, body, dead, transient, code) -> None:
+    r = classify("t", "android", status, body)
+    assert (r.ok, r.dead, r.transient, r.code) == (status == 200, dead, transient, code)
+
+
+def test_error_code_ignores_odd_shapes() -> None:
+    assert error_code([1]) is None and error_code({"error": "x"}) is None
+    assert error_code({"error": {"details": [{"nope": 1}]}}) is None
