@@ -26,6 +26,7 @@ import hub.ops
 import hub.preferences.api
 import hub.realtime.component
 import hub.realtime.routes
+import hub.users.api
 import hub.web
 from hub.db import Database
 from hub.errors import EXCEPTION_HANDLERS
@@ -52,6 +53,7 @@ def all_routes() -> list[BaseRoute]:
         *hub.auth_api.routes,
         *hub.notifications.api.routes,
         *hub.preferences.api.routes,
+        *hub.users.api.routes,
         *hub.delivery.api.routes,
         *hub.devices.api.routes,
         *hub.activity.api.routes,

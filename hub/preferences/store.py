@@ -1,0 +1,140 @@
+"""Preference SQL: the user's rows per category, the admin's defaults."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hub.db import Database, now_ms
+from hub.preferences.routing import Preference
+
+PREF_COLUMNS = (
+    "category, enabled, delivery_methods, quiet_hours_start, quiet_hours_end, frequency,"
+    " created_at, updated_at"
+)
+
+
+def to_preference(row: dict[str, Any], critical: bool | None = None) -> Preference:
+    methods = row["delivery_methods"]
+    return Preference(
+        enabled=bool(row["enabled"]),
+        delivery_methods=tuple(m for m in methods.split(",") if m) if methods else (),
+        quiet_hours_start=row.get("quiet_hours_start"),
+        quiet_hours_end=row.get("quiet_hours_end"),
+        frequency=row["frequency"],
+        critical=bool(row.get("critical")) if critical is None else critical,
+    )
+
+
+def _values(pref: Preference) -> dict[str, Any]:
+    return {
+        "enabled": bool(pref.enabled),
+        "methods": ",".join(pref.delivery_methods),
+        "qs": pref.quiet_hours_start,
+        "qe": pref.quiet_hours_end,
+        "freq": pref.frequency,
+    }
+
+
+async def user_rows(db: Database, user_id: str) -> dict[str, dict[str, Any]]:
+    rows = await db.fetch_all(
+        f"SELECT {PREF_COLUMNS} FROM notification_preferences WHERE user_id = :u",
+        {"u": user_id},
+    )
+    return {r["category"]: r for r in rows}
+
+
+async def many_users(
+    db: Database, user_ids: list[str], category: str
+) -> dict[str, dict[str, Preference]]:
+    """For each user with rows: their preferences for `category` and '*'."""
+    if not user_ids:
+        return {}
+    cols = f"user_id, {PREF_COLUMNS}"
+    if db.is_postgres:
+        raw = db.raw_connection()
+        rows = [
+            dict(r)
+            for r in await raw.fetch(
+                f"SELECT {cols} FROM notification_preferences"
+                " WHERE user_id = ANY($1::text[]) AND category IN ($2, '*')",
+                user_ids,
+                category,
+            )
+        ]
+    else:
+        rows = []
+        for start in range(0, len(user_ids), 500):
+            chunk = user_ids[start : start + 500]
+            params: dict[str, Any] = {f"u{n}": v for n, v in enumerate(chunk)}
+            params["c"] = category
+            marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+            rows += await db.fetch_all(
+                f"SELECT {cols} FROM notification_preferences"
+                f" WHERE user_id IN ({marks}) AND category IN (:c, '*')",
+                params,
+            )
+    out: dict[str, dict[str, Preference]] = {}
+    for r in rows:
+        out.setdefault(r["user_id"], {})[r["category"]] = to_preference(r, critical=False)
+    return out
+
+
+async def save_user(db: Database, user_id: str, prefs: dict[str, Preference]) -> None:
+    now = now_ms()
+    for category, pref in prefs.items():
+        await db.execute(
+            "INSERT INTO notification_preferences (user_id, category, enabled, delivery_methods,"
+            " quiet_hours_start, quiet_hours_end, frequency, created_at, updated_at)"
+            " VALUES (:u, :c, :enabled, :methods, :qs, :qe, :freq, :now, :now)"
+            " ON CONFLICT (user_id, category) DO UPDATE SET enabled = excluded.enabled,"
+            " delivery_methods = excluded.delivery_methods,"
+            " quiet_hours_start = excluded.quiet_hours_start,"
+            " quiet_hours_end = excluded.quiet_hours_end, frequency = excluded.frequency,"
+            " updated_at = excluded.updated_at",
+            {"u": user_id, "c": category, "now": now, **_values(pref)},
+        )
+
+
+async def reset_user(db: Database, user_id: str) -> int:
+    n = await db.fetch_val(
+        "SELECT COUNT(*) FROM notification_preferences WHERE user_id = :u", {"u": user_id}
+    )
+    await db.execute("DELETE FROM notification_preferences WHERE user_id = :u", {"u": user_id})
+    return int(n or 0)
+
+
+async def default_rows(db: Database) -> dict[str, dict[str, Any]]:
+    rows = await db.fetch_all(
+        f"SELECT {PREF_COLUMNS}, critical FROM preference_defaults ORDER BY category"
+    )
+    return {r["category"]: r for r in rows}
+
+
+async def defaults(db: Database) -> dict[str, Preference]:
+    return {c: to_preference(r) for c, r in (await default_rows(db)).items()}
+
+
+async def save_default(db: Database, category: str, pref: Preference) -> None:
+    now = now_ms()
+    await db.execute(
+        "INSERT INTO preference_defaults (category, enabled, delivery_methods,"
+        " quiet_hours_start, quiet_hours_end, frequency, critical, created_at, updated_at)"
+        " VALUES (:c, :enabled, :methods, :qs, :qe, :freq, :critical, :now, :now)"
+        " ON CONFLICT (category) DO UPDATE SET enabled = excluded.enabled,"
+        " delivery_methods = excluded.delivery_methods,"
+        " quiet_hours_start = excluded.quiet_hours_start,"
+        " quiet_hours_end = excluded.quiet_hours_end, frequency = excluded.frequency,"
+        " critical = excluded.critical, updated_at = excluded.updated_at",
+        {"c": category, "now": now, "critical": bool(pref.critical), **_values(pref)},
+    )
+
+
+async def known_categories(db: Database, user_id: str) -> set[str]:
+    """Categories a user may set: admin defaults, ones they received, ones they set."""
+    rows = await db.fetch_all(
+        "SELECT category FROM preference_defaults"
+        " UNION SELECT DISTINCT category FROM notifications WHERE user_id = :u"
+        " UNION SELECT category FROM notification_preferences WHERE user_id = :u",
+        {"u": user_id},
+    )
+    return {r["category"] for r in rows} - {"*"}
