@@ -9,6 +9,7 @@ go out before that outer commit.)
 from __future__ import annotations
 
 import ipaddress
+import logging
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,6 +20,8 @@ from hub.activity.models import ActivityIn, to_json
 from hub.db import now_ms
 from hub.errors import from_pydantic
 from hub.realtime.publish import publish
+
+log = logging.getLogger("hub.activity")
 
 USER_AGENT_MAX = 500
 
@@ -93,9 +96,18 @@ async def track(
 
 
 async def publish_created(state: Any, activities: list[dict[str, Any]]) -> None:
-    await publish(
-        state, [(a["user_id"], {"type": "activity.created", "activity": a}) for a in activities]
-    )
+    """Push new activities live; best effort, as they are committed already.
+
+    A failure here must not turn a recorded activity into an error answer
+    (a producer would retry and duplicate it); clients catch up from the feed.
+    """
+    try:
+        await publish(
+            state,
+            [(a["user_id"], {"type": "activity.created", "activity": a}) for a in activities],
+        )
+    except Exception:
+        log.exception("could not publish %d new activities live", len(activities))
 
 
 def _valid_ip(ip: str | None) -> str | None:
