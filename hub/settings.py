@@ -85,6 +85,11 @@ class Settings:
     delivery_max_attempts: int = 8
     delivery_poll_interval: float = 0.5
     digest_hour: int = 9
+    delivery_batch_size: int = 100  # rows a worker claims at once
+    delivery_lease: float = 60.0  # seconds a claimed row stays invisible before re-claim
+    delivery_backoff_base: float = 5.0  # first retry delay, doubled per attempt (jittered)
+    delivery_backoff_max: float = 3600.0
+    digest_interval: float = 30.0  # how often workers look for due digests, seconds
     apns_key_path: str = ""
     apns_key_id: str = ""
     apns_team_id: str = ""
