@@ -15,12 +15,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import requests
 from google.auth.exceptions import TransportError
+from google.oauth2 import service_account
 from pyfcm import FCMNotification
 from pyfcm.errors import FCMError
 from requests.adapters import HTTPAdapter
@@ -34,6 +36,7 @@ log = logging.getLogger("hub.delivery.fcm")
 DEAD_CODES = frozenset({"UNREGISTERED"})
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 THREADS = 16
+SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 
 
 def error_code(body: Any) -> str | None:
@@ -96,19 +99,28 @@ class FCMClient:
         self.timeout = timeout
         self._fcm: FCMNotification | None = None
         self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
 
     @property
     def configured(self) -> bool:
         return bool(self.settings.fcm_credentials_path)
 
     def _get(self) -> FCMNotification:
+        with self._lock:
+            return self._build()
+
+    def _build(self) -> FCMNotification:
         if self._fcm is None:
             s = self.settings
             if not Path(s.fcm_credentials_path).is_file():
                 raise FileNotFoundError("HUB_FCM_CREDENTIALS_PATH is not a readable file")
+            # loaded here, once: pyfcm's lazy loading races when threads share it
+            credentials = service_account.Credentials.from_service_account_file(
+                s.fcm_credentials_path, scopes=[SCOPE]
+            )
             adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=THREADS)
             fcm = FCMNotification(
-                service_account_file=s.fcm_credentials_path,
+                credentials=credentials,
                 project_id=s.fcm_project_id or None,
                 adapter=adapter,
             )
