@@ -56,19 +56,27 @@ async def page(
     return rows[: q.limit], len(rows) > q.limit
 
 
-async def total(db: Database, user_id: str, f: FilterQuery) -> int:
-    w = filters.where(user_id, f)
-    return int(await db.fetch_val(f"SELECT COUNT(*) FROM notifications WHERE {w.sql}", w.params))
+def total_sql(w: Where) -> Where:
+    return Where(f"SELECT COUNT(*) FROM notifications WHERE {w.sql}", w.params)
 
 
-async def categories(db: Database, user_id: str, archived: bool | None) -> list[Row]:
-    w = filters.where(user_id, FilterQuery(archived=archived))
-    rows = await db.fetch_all(
+def categories_sql(w: Where) -> Where:
+    return Where(
         "SELECT category, COUNT(*) AS total,"
         " SUM(CASE WHEN is_read THEN 0 ELSE 1 END) AS unread"
         f" FROM notifications WHERE {w.sql} GROUP BY category ORDER BY category",
         w.params,
     )
+
+
+async def total(db: Database, user_id: str, f: FilterQuery) -> int:
+    sql = total_sql(filters.where(user_id, f))
+    return int(await db.fetch_val(sql.sql, sql.params))
+
+
+async def categories(db: Database, user_id: str, archived: bool | None) -> list[Row]:
+    sql = categories_sql(filters.where(user_id, FilterQuery(archived=archived)))
+    rows = await db.fetch_all(sql.sql, sql.params)
     return [
         {"category": r["category"], "total": int(r["total"]), "unread": int(r["unread"] or 0)}
         for r in rows

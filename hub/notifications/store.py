@@ -214,10 +214,12 @@ async def delete_owned(db: Database, user_id: str, ids: list[int] | None) -> lis
     return sorted(rows, key=lambda r: r["id"])
 
 
+# an index-only range scan of notifications_user_state: only the unread entries
+UNREAD_SQL = (
+    "SELECT COUNT(*) FROM notifications WHERE user_id = :u AND NOT archived AND NOT is_read"
+)
+
+
 async def count_unread(db: Database, user_id: str) -> int:
-    # an index-only range scan of notifications_user_state: only the unread entries
-    value = await db.fetch_val(
-        "SELECT COUNT(*) FROM notifications WHERE user_id = :u AND NOT is_read AND NOT archived",
-        {"u": user_id},
-    )
+    value = await db.fetch_val(UNREAD_SQL, {"u": user_id})
     return int(value or 0)

@@ -102,3 +102,13 @@ async def test_search_sees_deletes_and_new_rows(hub: Hub) -> None:
     assert (await _search(hub, "alice", query="kanga"))["total"] == 0
     await hub.send("alice", title="Another kangaroo")
     assert (await _search(hub, "alice", query="kangaroo"))["total"] == 1
+
+
+async def test_users_with_many_rows_search_through_the_gin_index(hub: Hub, monkeypatch) -> None:
+    monkeypatch.setattr(search, "GIN_THRESHOLD", 3)
+    ids = await seed(hub, "alice", 5, title="Alpha {i}", body="beta")
+    await seed(hub, "bob", 2, title="Alpha")
+    assert await search.many_rows(hub.db, "alice") is True
+    assert await search.many_rows(hub.db, "bob") is False
+    body = await _search(hub, "alice", query="alp bet")
+    assert sorted(i["id"] for i in body["items"]) == ids and body["total"] == 5
