@@ -223,3 +223,42 @@ async def sqlite_hub(sqlite_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
     """The app on SQLite only, for tests where the backend does not matter."""
     async for h in start_hub(make_settings(sqlite_url, tmp_path)):
         yield h
+
+
+# ---------------------------------------------------------------- analytics (chDB / ClickHouse)
+
+CLICKHOUSE_URL = os.environ.get("HUB_TEST_CLICKHOUSE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One chDB data directory per test process (chDB allows one per process)."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(params=["chdb", "clickhouse"])
+async def analytics_url(request: pytest.FixtureRequest, chdb_dir: Path) -> AsyncIterator[str]:
+    """A fresh, empty analytics database: chDB always, a server when HUB_TEST_CLICKHOUSE_URL is set."""
+    from analytics.testing import drop_database, test_database_url
+
+    if request.param == "clickhouse" and not CLICKHOUSE_URL:
+        pytest.skip("HUB_TEST_CLICKHOUSE_URL is not set (no ClickHouse server here)")
+    base = f"chdb://{chdb_dir}" if request.param == "chdb" else CLICKHOUSE_URL
+    url = await test_database_url(base)
+    yield url
+    await drop_database(url)
+
+
+@pytest.fixture
+async def analytics_hub(sqlite_url: str, tmp_path: Path, chdb_dir: Path) -> AsyncIterator[Hub]:
+    """The app on SQLite with analytics on chDB (fresh database), ingester not running.
+
+    Make data with hub.send(...) and the notification API, then
+    ``await hub.state.analytics.ingester.drain()`` moves the outbox into chDB.
+    """
+    from analytics.testing import drop_database, test_database_url
+
+    url = await test_database_url(f"chdb://{chdb_dir}")
+    async for h in start_hub(make_settings(sqlite_url, tmp_path, analytics_url=url)):
+        yield h
+    await drop_database(url)

@@ -1,0 +1,335 @@
+"""Outbox → batches → analytics store, in order, counted once.
+
+A batch is *claimed* by stamping ``batch_id`` on its outbox rows (batch_id =
+the largest row id in it, unique since each row joins one batch), *sent* as
+one columnar insert whose ``insert_deduplication_token`` is ``epoch:batch_id``,
+then *pruned* (deleted) once the store confirmed. A crash or timeout between
+send and prune leaves the claimed rows in place; the next round re-sends
+exactly those rows with the same token and ClickHouse drops the duplicate
+block, in the events table and in every rollup fed from it.
+
+Batches close by size (HUB_INGEST_BATCH_SIZE) or by time (HUB_INGEST_INTERVAL).
+While the store is down the hub keeps writing the outbox; the ingester backs
+off and drains the backlog when the store is back. One ingester at a time
+holds a lease in ``analytics_ingest`` so several worker processes never race.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from analytics.sink import EVENT_COLUMNS, Sink, SinkError, sink_from_url
+from hub.db import Database, ms_to_iso, now_ms
+from hub.settings import Settings
+
+log = logging.getLogger("hub.analytics")
+
+LEASE_MS = 30_000
+MAX_BACKOFF = 30.0
+LIVE_CHANNEL = "admin:live"
+
+_SELECT_BATCH = f"SELECT {', '.join(EVENT_COLUMNS)} FROM outbox WHERE batch_id = :b ORDER BY id"  # noqa: S608
+
+
+@dataclass
+class IngestStats:
+    batches: int = 0
+    events: int = 0
+    failures: int = 0
+    consecutive_failures: int = 0
+    last_error: str | None = None
+    last_error_at: int | None = None
+    last_batch_at: int | None = None
+    running: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+
+
+def to_arrow(rows: list[dict[str, Any]]) -> Any:
+    """Pure: outbox rows → an Arrow table in the events table's column layout."""
+    import pyarrow as pa
+
+    def text(name: str) -> Any:
+        return pa.array([r[name] or "" for r in rows], pa.string())
+
+    return pa.table(
+        {
+            "event_id": pa.array([str(r["event_id"]) for r in rows], pa.string()),
+            "event_time": pa.array([int(r["event_time"]) for r in rows], pa.timestamp("ms", "UTC")),
+            "event": text("event"),
+            "notification_id": pa.array(
+                [int(r["notification_id"] or 0) for r in rows], pa.uint64()
+            ),
+            "user_id": text("user_id"),
+            "category": text("category"),
+            "channel": text("channel"),
+            "priority": text("priority"),
+            "latency_ms": pa.array(
+                [None if r["latency_ms"] is None else max(0, int(r["latency_ms"])) for r in rows],
+                pa.uint32(),
+            ),
+            "error_code": text("error_code"),
+            "api_key_id": text("api_key_id"),
+            "metadata": text("metadata"),
+        }
+    )
+
+
+def backoff_seconds(interval: float, failures: int) -> float:
+    """Pure: how long to wait after `failures` consecutive failed rounds."""
+    if failures <= 0:
+        return interval
+    return min(MAX_BACKOFF, max(interval, 0.05) * (2 ** min(failures, 10)))
+
+
+class Ingester:
+    def __init__(
+        self,
+        db: Database,
+        sink: Sink,
+        settings: Settings,
+        state: Any = None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.db = db
+        self.prepare = prepare  # e.g. apply the schema before the first batch
+        self.sink = sink
+        self.batch_size = max(1, settings.ingest_batch_size)
+        self.interval = settings.ingest_interval
+        self.state = state
+        self.owner = secrets.token_hex(8)
+        self.stats = IngestStats()
+        self._epoch: str | None = None
+
+    # ------------------------------------------------------------ the lease
+
+    async def acquire_lease(self) -> bool:
+        """Hold (or renew) the single-ingester lease; False if another process has it."""
+        now = now_ms()
+        await self.db.execute(
+            "INSERT INTO analytics_ingest (id, epoch, lease_until, ingested)"
+            " VALUES (1, :epoch, 0, 0) ON CONFLICT (id) DO NOTHING",
+            {"epoch": secrets.token_hex(8)},
+        )
+        await self.db.execute(
+            "UPDATE analytics_ingest SET owner = :me, lease_until = :until WHERE id = 1"
+            " AND (owner IS NULL OR owner = :me OR lease_until < :now)",
+            {"me": self.owner, "until": now + LEASE_MS, "now": now},
+        )
+        row = await self.db.fetch_one("SELECT owner, epoch FROM analytics_ingest WHERE id = 1")
+        assert row is not None
+        self._epoch = row["epoch"]
+        return bool(row["owner"] == self.owner)
+
+    async def release_lease(self) -> None:
+        await self.db.execute(
+            "UPDATE analytics_ingest SET owner = NULL, lease_until = 0"
+            " WHERE id = 1 AND owner = :me",
+            {"me": self.owner},
+        )
+
+    # ------------------------------------------------------------ one batch
+
+    async def claimed_batches(self) -> list[int]:
+        rows = await self.db.fetch_all(
+            "SELECT DISTINCT batch_id FROM outbox WHERE batch_id IS NOT NULL ORDER BY batch_id"
+        )
+        return [int(r["batch_id"]) for r in rows]
+
+    async def claim(self) -> int | None:
+        """Stamp the next batch (oldest unclaimed rows, up to batch_size); its id or None."""
+        last = await self.db.fetch_val(
+            "SELECT id FROM outbox WHERE batch_id IS NULL ORDER BY id LIMIT 1 OFFSET :skip",
+            {"skip": self.batch_size - 1},
+        )
+        if last is None:
+            last = await self.db.fetch_val("SELECT MAX(id) FROM outbox WHERE batch_id IS NULL")
+        if last is None:
+            return None
+        await self.db.execute(
+            "UPDATE outbox SET batch_id = :b WHERE batch_id IS NULL AND id <= :b", {"b": last}
+        )
+        return int(last)
+
+    def token(self, batch_id: int) -> str:
+        return f"hub-outbox-{self._epoch}-{batch_id}"
+
+    async def send(self, batch_id: int) -> Counter[str]:
+        """Insert one claimed batch into the store (idempotent), then prune it."""
+        rows = await self.db.fetch_all(_SELECT_BATCH, {"b": batch_id})
+        counts: Counter[str] = Counter(r["event"] for r in rows)
+        if rows:
+            await self.sink.insert_arrow("events", to_arrow(rows), token=self.token(batch_id))
+        await self.prune(batch_id, len(rows))
+        return counts
+
+    async def prune(self, batch_id: int, n: int) -> None:
+        """Drop a confirmed batch from the outbox (only ever after the store said yes)."""
+        async with self.db.transaction():
+            await self.db.execute("DELETE FROM outbox WHERE batch_id = :b", {"b": batch_id})
+            await self.db.execute(
+                "UPDATE analytics_ingest SET ingested = ingested + :n, last_batch_at = :now"
+                " WHERE id = 1",
+                {"n": n, "now": now_ms()},
+            )
+
+    async def run_once(self) -> int:
+        """Re-send any claimed batch, then claim and send one new batch; rows sent.
+
+        Raises SinkError when the store fails; nothing is pruned then.
+        """
+        if self.prepare is not None:
+            await self.prepare()
+        if not await self.acquire_lease():
+            return 0
+        total = 0
+        batches = await self.claimed_batches()
+        if not batches:
+            new = await self.claim()
+            batches = [new] if new is not None else []
+        for batch_id in batches:
+            counts = await self.send(batch_id)
+            n = sum(counts.values())
+            total += n
+            self.stats.batches += 1
+            self.stats.events += n
+            self.stats.counts.update(counts)
+            self.stats.last_batch_at = now_ms()
+            await self._publish(counts)
+        return total
+
+    async def drain(self, max_rounds: int = 10_000) -> int:
+        """Send until the outbox is empty (tests, benchmarks, shutdown)."""
+        total = 0
+        for _ in range(max_rounds):
+            n = await self.run_once()
+            total += n
+            if n == 0:
+                break
+        return total
+
+    async def _publish(self, counts: Counter[str]) -> None:
+        fanout = getattr(self.state, "fanout", None) if self.state is not None else None
+        if fanout is None or not counts or not hasattr(fanout, "publish_channel"):
+            return
+        try:
+            await fanout.publish_channel(
+                LIVE_CHANNEL, {"type": "analytics.ingested", "counts": dict(counts)}
+            )
+        except Exception:  # noqa: BLE001 - live updates are best effort
+            log.debug("could not publish analytics.ingested", exc_info=True)
+
+    # ------------------------------------------------------------ the loop
+
+    async def run(self, stop_event: asyncio.Event) -> None:
+        self.stats.running = True
+        try:
+            while not stop_event.is_set():
+                wait = self.interval
+                try:
+                    n = await self.run_once()
+                    self.stats.consecutive_failures = 0
+                    if n >= self.batch_size:
+                        wait = 0  # by size: a full batch means more is waiting
+                except SinkError as exc:
+                    self._failed(exc)
+                    wait = backoff_seconds(self.interval, self.stats.consecutive_failures)
+                except Exception as exc:  # noqa: BLE001 - the loop must survive anything
+                    self._failed(exc)
+                    log.exception("analytics ingester round failed")
+                    wait = backoff_seconds(self.interval, self.stats.consecutive_failures)
+                if wait:
+                    try:
+                        await asyncio.wait_for(stop_event.wait(), timeout=wait)
+                    except TimeoutError:
+                        pass
+                else:
+                    await asyncio.sleep(0)
+        finally:
+            self.stats.running = False
+            try:
+                await self.release_lease()
+            except Exception:  # noqa: BLE001
+                log.debug("could not release the ingest lease", exc_info=True)
+
+    def _failed(self, exc: BaseException) -> None:
+        self.stats.failures += 1
+        self.stats.consecutive_failures += 1
+        self.stats.last_error = str(exc)[:500]
+        self.stats.last_error_at = now_ms()
+        if self.stats.consecutive_failures in (1, 10) or self.stats.consecutive_failures % 100 == 0:
+            log.warning(
+                "analytics store unavailable (%d in a row): %s; backlog kept in the outbox",
+                self.stats.consecutive_failures,
+                self.stats.last_error,
+            )
+
+
+# ---------------------------------------------------------------- status
+
+
+async def ingest_status(state: Any) -> dict[str, Any]:
+    """Backlog size and ingest lag, for any status endpoint (needs only state.db)."""
+    db: Database = state.db
+    settings: Settings = state.settings
+    row = await db.fetch_one("SELECT COUNT(*) AS n, MIN(event_time) AS oldest FROM outbox")
+    backlog = int(row["n"]) if row else 0
+    oldest = row["oldest"] if row else None
+    now = now_ms()
+    ingest = await db.fetch_one(
+        "SELECT owner, lease_until, last_batch_at, ingested FROM analytics_ingest WHERE id = 1"
+    )
+    ingester: Ingester | None = getattr(getattr(state, "analytics", None), "ingester", None)
+    out: dict[str, Any] = {
+        "enabled": bool(settings.analytics_url),
+        "backlog": backlog,
+        "oldest_event_time": ms_to_iso(oldest),
+        "lag_ms": max(0, now - int(oldest)) if oldest is not None else 0,
+        "ingested_total": int(ingest["ingested"]) if ingest else 0,
+        "last_batch_at": ms_to_iso(ingest["last_batch_at"]) if ingest else None,
+        "ingester_active": bool(ingest and ingest["owner"] and ingest["lease_until"] > now),
+        "batch_size": settings.ingest_batch_size,
+        "interval_s": settings.ingest_interval,
+    }
+    if ingester is not None:
+        out["local"] = {
+            "running": ingester.stats.running,
+            "batches": ingester.stats.batches,
+            "events": ingester.stats.events,
+            "failures": ingester.stats.failures,
+            "consecutive_failures": ingester.stats.consecutive_failures,
+            "last_error": ingester.stats.last_error,
+            "last_error_at": ms_to_iso(ingester.stats.last_error_at),
+        }
+    return out
+
+
+# ---------------------------------------------------------------- standalone
+
+
+async def run_ingester(state: Any, stop_event: asyncio.Event) -> None:
+    """`hub worker`'s entry point: ingest until stop_event, using state.db/settings."""
+    settings: Settings = state.settings
+    if not settings.analytics_url:
+        return
+    from analytics.migrate import apply_migrations
+
+    sink = sink_from_url(settings.analytics_url)
+    ready = False
+
+    async def prepare() -> None:
+        nonlocal ready
+        if not ready:
+            await apply_migrations(sink, settings.analytics_ttl_days)
+            ready = True
+
+    ingester = Ingester(state.db, sink, settings, state=state, prepare=prepare)
+    try:
+        await ingester.run(stop_event)
+    finally:
+        sink.close()

@@ -1,0 +1,404 @@
+"""Every analytics query, shared by the API, the dashboards, the tests and the benchmark.
+
+A window [start, end) is answered from two places (``source="auto"``): the
+whole hours inside it from the hourly rollup ``events_hourly``, the partial
+hours at its edges (the recent minutes, typically) from raw ``events``. Both
+sides produce the same aggregate *states* (counts, groupBitmap of notification
+ids, uniq users, t-digest latency), merged by one outer query, so the answer is
+exact for counts and distinct notifications whichever side a row came from.
+``source="raw"`` reads raw events only (minute timelines always do).
+
+Builders (``*_sql``) and shapers are pure; the async functions run them on a Sink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from analytics.sink import Sink
+from hub.db import ms_to_iso
+
+HOUR_MS = 3_600_000
+DAY_MS = 24 * HOUR_MS
+WEEK_MS = 7 * DAY_MS
+# Epoch day 0 was a Thursday: shifting by 3 days makes weeks start on Monday.
+WEEK_OFFSET_MS = 3 * DAY_MS
+INTERVALS = {"minute": 60_000, "hour": HOUR_MS, "day": DAY_MS, "week": WEEK_MS}
+MAX_BUCKETS = 20_000
+SOURCES = ("auto", "raw", "rollup")
+QUANTILES = (0.5, 0.9, 0.95, 0.99)
+# Windows shorter than this are cheaper to read raw than to merge rollup states.
+AUTO_RAW_BELOW_MS = 3 * HOUR_MS
+
+MAIN_EVENTS = ("created", "sent", "delivered", "read", "clicked", "failed")
+FUNNEL = ("created", "delivered", "read", "clicked")
+
+_Q = ", ".join(str(q) for q in QUANTILES)
+
+
+@dataclass(frozen=True)
+class Filters:
+    start_ms: int
+    end_ms: int
+    category: str | None = None
+    channel: str | None = None
+    events: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Key:
+    """A GROUP BY key as written against raw events and against the rollup."""
+
+    name: str
+    raw: str
+    rollup: str
+
+
+@dataclass
+class Plan:
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+    source: str = "raw"
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def bucket_of(ms: int, interval: str) -> int:
+    """Pure: the start (epoch ms, UTC) of the bucket holding `ms`."""
+    step = INTERVALS[interval]
+    offset = WEEK_OFFSET_MS if interval == "week" else 0
+    return (ms + offset) // step * step - offset
+
+
+def bucket_starts(start_ms: int, end_ms: int, interval: str) -> list[int]:
+    """Pure: every bucket start covering [start_ms, end_ms), empty ones included."""
+    step = INTERVALS[interval]
+    out: list[int] = []
+    b = bucket_of(start_ms, interval)
+    while b < end_ms:
+        out.append(b)
+        b += step
+    return out
+
+
+def bucket_count(start_ms: int, end_ms: int, interval: str) -> int:
+    first = bucket_of(start_ms, interval)
+    step = INTERVALS[interval]
+    return max(0, -(-(end_ms - first) // step))
+
+
+def split_window(
+    start_ms: int, end_ms: int
+) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
+    """Pure: (raw ranges, rollup range) covering [start, end) exactly once.
+
+    Whole hours go to the rollup, the partial hours at either edge to raw events.
+    """
+    h0 = -(-start_ms // HOUR_MS) * HOUR_MS
+    h1 = end_ms // HOUR_MS * HOUR_MS
+    if h0 >= h1:
+        return [(start_ms, end_ms)], None
+    raw = [(a, b) for a, b in ((start_ms, h0), (h1, end_ms)) if a < b]
+    return raw, (h0, h1)
+
+
+def choose_source(f: Filters, source: str) -> str:
+    if source == "auto":
+        return "raw" if f.end_ms - f.start_ms < AUTO_RAW_BELOW_MS else "rollup"
+    return source
+
+
+def bucket_key(interval: str) -> Key:
+    step = INTERVALS[interval]
+    off = WEEK_OFFSET_MS if interval == "week" else 0
+
+    def expr(ms: str) -> str:
+        return f"(intDiv({ms} + {off}, {step}) * {step} - {off})"
+
+    return Key(
+        "bucket",
+        expr("toUnixTimestamp64Milli(event_time)"),
+        expr("(toInt64(toUnixTimestamp(hour)) * 1000)"),
+    )
+
+
+KEY_EVENT = Key("event", "event", "event")
+KEY_CATEGORY = Key("category", "category", "category")
+KEY_CHANNEL = Key("channel", "channel", "channel")
+KEY_HOUR_OF_WEEK = Key(
+    "how",
+    "(toDayOfWeek(event_time) - 1) * 24 + toHour(event_time)",
+    "(toDayOfWeek(hour) - 1) * 24 + toHour(hour)",
+)
+
+# measure name -> (raw state, rollup state, final merge)
+MEASURES: dict[str, tuple[str, str, str]] = {
+    "events": ("count()", "sum(events)", "sum(events)"),
+    "notifications": (
+        "groupBitmapState(notification_id)",
+        "groupBitmapMergeState(notifications)",
+        "groupBitmapMerge(notifications)",
+    ),
+    "users": ("uniqState(user_id)", "uniqMergeState(users)", "uniqMerge(users)"),
+    "latency_sum": ("sum(ifNull(latency_ms, 0))", "sum(latency_sum)", "sum(latency_sum)"),
+    "latency_count": (
+        "countIf(latency_ms IS NOT NULL)",
+        "sum(latency_count)",
+        "sum(latency_count)",
+    ),
+    "latency": (
+        f"quantilesTDigestStateIf({_Q})(assumeNotNull(latency_ms), latency_ms IS NOT NULL)",
+        f"quantilesTDigestMergeState({_Q})(latency)",
+        f"quantilesTDigestMerge({_Q})(latency)",
+    ),
+}
+
+
+def _filters_sql(f: Filters, params: dict[str, Any]) -> list[str]:
+    conds: list[str] = []
+    if f.category:
+        params["category"] = f.category
+        conds.append("category = {category:String}")
+    if f.channel:
+        params["channel"] = f.channel
+        conds.append("channel = {channel:String}")
+    if f.events:
+        params["events"] = list(f.events)
+        conds.append("event IN {events:Array(String)}")
+    return conds
+
+
+def build(keys: Sequence[Key], measures: Sequence[str], f: Filters, source: str) -> Plan:
+    """Pure: one aggregate query over [start, end), raw or rollup + raw edges."""
+    source = choose_source(f, source)
+    params: dict[str, Any] = {}
+    common = _filters_sql(f, params)
+    parts: list[str] = []
+    if source == "raw":
+        raw_ranges, rollup = [(f.start_ms, f.end_ms)], None
+    else:
+        raw_ranges, rollup = split_window(f.start_ms, f.end_ms)
+    names = [k.name for k in keys]
+    group = f" GROUP BY {', '.join(names)}" if names else ""
+    for i, (a, b) in enumerate(raw_ranges):
+        params[f"r{i}a"], params[f"r{i}b"] = a, b
+        where = [
+            f"event_time >= fromUnixTimestamp64Milli({{r{i}a:Int64}}, 'UTC')",
+            f"event_time < fromUnixTimestamp64Milli({{r{i}b:Int64}}, 'UTC')",
+            *common,
+        ]
+        cols = [f"{k.raw} AS {k.name}" for k in keys] + [
+            f"{MEASURES[m][0]} AS {m}" for m in measures
+        ]
+        parts.append(f"SELECT {', '.join(cols)} FROM events WHERE {' AND '.join(where)}{group}")
+    if rollup is not None:
+        params["ha"], params["hb"] = rollup[0] // 1000, rollup[1] // 1000
+        where = [
+            "hour >= toDateTime({ha:Int64}, 'UTC')",
+            "hour < toDateTime({hb:Int64}, 'UTC')",
+            *common,
+        ]
+        cols = [f"{k.rollup} AS {k.name}" for k in keys] + [
+            f"{MEASURES[m][1]} AS {m}" for m in measures
+        ]
+        parts.append(
+            f"SELECT {', '.join(cols)} FROM events_hourly WHERE {' AND '.join(where)}{group}"
+        )
+    outer = names + [f"{MEASURES[m][2]} AS {m}" for m in measures]
+    inner = "\nUNION ALL\n".join(parts)
+    order = f" ORDER BY {', '.join(names)}" if names else ""
+    sql = f"SELECT {', '.join(outer)} FROM (\n{inner}\n){group}{order}"
+    return Plan(sql, params, source)
+
+
+async def run(sink: Sink, plan: Plan) -> list[dict[str, Any]]:
+    result = await sink.query(plan.sql, plan.params)
+    return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+def _rate(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def _quantiles(values: Sequence[float] | None, count: int) -> dict[str, float | None]:
+    names = ("p50", "p90", "p95", "p99")
+    if not values or not count:
+        return dict.fromkeys(names)
+    return {n: round(float(v), 1) for n, v in zip(names, values, strict=True)}
+
+
+def _window(f: Filters, source: str) -> dict[str, Any]:
+    return {"from": ms_to_iso(f.start_ms), "to": ms_to_iso(f.end_ms), "source": source}
+
+
+# ---------------------------------------------------------------- the queries
+
+
+def pivot_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(MAIN_EVENTS, 0)
+    for r in rows:
+        counts[r["event"]] = counts.get(r["event"], 0) + int(r["events"])
+    return counts
+
+
+def shape_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pure: (event, events, latency…) rows → the summary document."""
+    c = pivot_counts(rows)
+    delivered = next((r for r in rows if r["event"] == "delivered"), None)
+    lat = _quantiles(
+        delivered["latency"] if delivered else None,
+        int(delivered["latency_count"]) if delivered else 0,
+    )
+    return {
+        **c,
+        "delivery_rate": _rate(c["delivered"], c["sent"]),
+        "read_rate": _rate(c["read"], c["created"]),
+        "click_through_rate": _rate(c["clicked"], c["created"]),
+        "delivery_latency_ms": {"p50": lat["p50"], "p95": lat["p95"]},
+    }
+
+
+async def summary(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
+    plan = build([KEY_EVENT], ["events", "latency_count", "latency"], f, source)
+    return {**_window(f, plan.source), **shape_summary(await run(sink, plan))}
+
+
+def shape_breakdown(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Pure: (key, event, events, latency…) rows → one dict per key value."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r[key], []).append(r)
+    out: list[dict[str, Any]] = []
+    for value, group in groups.items():
+        c = pivot_counts(group)
+        item: dict[str, Any] = {key: value, **c}
+        item["total"] = sum(c.values())
+        item["delivery_rate"] = _rate(c["delivered"], c["sent"])
+        item["read_rate"] = _rate(c["read"], c["created"])
+        item["click_through_rate"] = _rate(c["clicked"], c["created"])
+        if "latency" in group[0]:
+            d = next((r for r in group if r["event"] == "delivered"), None)
+            lat = _quantiles(d["latency"] if d else None, int(d["latency_count"]) if d else 0)
+            item["delivery_latency_ms"] = {"p50": lat["p50"], "p95": lat["p95"]}
+        out.append(item)
+    out.sort(key=lambda i: (-i["total"], i[key]))
+    return out
+
+
+async def by_type(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
+    plan = build([KEY_CATEGORY, KEY_EVENT], ["events"], f, source)
+    return {**_window(f, plan.source), "items": shape_breakdown(await run(sink, plan), "category")}
+
+
+async def by_method(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
+    plan = build([KEY_CHANNEL, KEY_EVENT], ["events", "latency_count", "latency"], f, source)
+    return {**_window(f, plan.source), "items": shape_breakdown(await run(sink, plan), "channel")}
+
+
+def shape_timeline(rows: list[dict[str, Any]], f: Filters, interval: str) -> dict[str, Any]:
+    """Pure: (bucket, event, events) rows → aligned series, empty buckets as 0."""
+    buckets = bucket_starts(f.start_ms, f.end_ms, interval)
+    index = {b: i for i, b in enumerate(buckets)}
+    wanted = f.events or MAIN_EVENTS
+    series: dict[str, list[int]] = {e: [0] * len(buckets) for e in wanted}
+    for r in rows:
+        i = index.get(int(r["bucket"]))
+        if i is None:
+            continue
+        series.setdefault(r["event"], [0] * len(buckets))[i] += int(r["events"])
+    return {
+        "interval": interval,
+        "buckets": [ms_to_iso(b) for b in buckets],
+        "series": series,
+    }
+
+
+async def timeline(
+    sink: Sink, f: Filters, interval: str = "hour", source: str = "auto"
+) -> dict[str, Any]:
+    if interval == "minute":
+        source = "raw"  # the rollup has no minutes
+    plan = build([bucket_key(interval), KEY_EVENT], ["events"], f, source)
+    rows = await run(sink, plan)
+    return {**_window(f, plan.source), **shape_timeline(rows, f, interval)}
+
+
+def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pure: distinct notifications per stage, with conversion rates."""
+    n = {r["event"]: int(r["notifications"]) for r in rows}
+    stages: list[dict[str, Any]] = []
+    first = n.get(FUNNEL[0], 0)
+    prev: int | None = None
+    for stage in FUNNEL:
+        value = n.get(stage, 0)
+        stages.append(
+            {
+                "stage": stage,
+                "notifications": value,
+                "rate_from_start": _rate(value, first),
+                "rate_from_previous": _rate(value, prev) if prev is not None else None,
+            }
+        )
+        prev = value
+    return stages
+
+
+async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
+    f = Filters(f.start_ms, f.end_ms, f.category, f.channel, FUNNEL)
+    plan = build([KEY_EVENT], ["notifications"], f, source)
+    return {**_window(f, plan.source), "stages": shape_funnel(await run(sink, plan))}
+
+
+def shape_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for r in rows:
+        count = int(r["latency_count"])
+        if not count:
+            continue
+        out.append(
+            {
+                "channel": r["channel"],
+                "count": count,
+                "avg_ms": round(int(r["latency_sum"]) / count, 1),
+                **_quantiles(r["latency"], count),
+            }
+        )
+    out.sort(key=lambda i: (-i["count"], i["channel"]))
+    return out
+
+
+async def latency(
+    sink: Sink, f: Filters, event: str = "delivered", source: str = "auto"
+) -> dict[str, Any]:
+    f = Filters(f.start_ms, f.end_ms, f.category, f.channel, (event,))
+    plan = build([KEY_CHANNEL], ["latency_sum", "latency_count", "latency"], f, source)
+    return {
+        **_window(f, plan.source),
+        "event": event,
+        "channels": shape_latency(await run(sink, plan)),
+    }
+
+
+def shape_heatmap(rows: list[dict[str, Any]]) -> list[list[int]]:
+    """Pure: hour-of-week rows → 7 rows (Monday first) × 24 hours of counts (UTC)."""
+    grid = [[0] * 24 for _ in range(7)]
+    for r in rows:
+        how = int(r["how"])
+        grid[how // 24][how % 24] += int(r["events"])
+    return grid
+
+
+async def heatmap(
+    sink: Sink, f: Filters, events: tuple[str, ...] = ("read", "clicked"), source: str = "auto"
+) -> dict[str, Any]:
+    f = Filters(f.start_ms, f.end_ms, f.category, f.channel, events)
+    plan = build([KEY_HOUR_OF_WEEK], ["events"], f, source)
+    return {
+        **_window(f, plan.source),
+        "events": list(events),
+        "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "grid": shape_heatmap(await run(sink, plan)),
+    }

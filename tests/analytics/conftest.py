@@ -1,0 +1,25 @@
+"""Analytics fixtures: the app on SQLite and Postgres with analytics on chDB (or a server)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import Hub, make_settings, start_hub
+
+
+@pytest.fixture
+async def ahub(db_url: str, analytics_url: str, tmp_path: Path) -> AsyncIterator[Hub]:
+    """Primary DB × analytics store, small batches so a scenario spans several."""
+    settings = make_settings(db_url, tmp_path, analytics_url=analytics_url, ingest_batch_size=4)
+    async for h in start_hub(settings):
+        yield h
+
+
+async def get(hub: Hub, path: str, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    r = await hub.client.get(path, params=params, headers=headers)
+    assert r.status_code == 200, r.text
+    return r.json()
