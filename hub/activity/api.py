@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,11 +34,7 @@ def parse_date(name: str, value: str, *, end: bool) -> int:
         ms = iso_to_ms(value)
     except ValueError:
         raise Invalid.field(name, "expected an ISO 8601 date or datetime") from None
-    if end and len(value.strip()) == 10:
-        try:
-            date.fromisoformat(value.strip())
-        except ValueError:
-            return ms
+    if end and len(value.strip()) == 10:  # YYYY-MM-DD, parsed above
         ms += DAY_MS
     return ms
 
@@ -89,7 +84,7 @@ async def _page(request: Request, where: store.Where, query: ListQuery) -> JSONR
 
 async def create_activities(request: Request) -> JSONResponse:
     """
-    summary: Record one activity, or a batch of up to 1,000 ({"activities": [...]})
+    summary: 'Record one activity, or a batch of up to 1,000 as {"activities": [...]}'
     tags: [producer, activity]
     security: [{apiKey: [activity]}]
     requestBody:

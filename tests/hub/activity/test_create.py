@@ -199,3 +199,28 @@ async def test_new_activities_are_published_live_and_replays_are_not(
     fanout.messages.clear()
     await post(make("alice", idempotency_key="x"))
     assert fanout.messages == []
+
+
+async def test_optional_fields_are_normalised(post: Any, make: Make) -> None:
+    r = await post(make(ip_address="", resource_id="a/b c", metadata=None))
+    assert r.status_code == 201
+    a = r.json()["activity"]
+    assert a["ip_address"] is None and a["resource_id"] == "a/b c" and a["metadata"] is None
+    r = await post(make(ip_address="2001:DB8::1"))
+    assert r.json()["activity"]["ip_address"] == "2001:db8::1"
+    r = await post(make(resource_id="bad\nid"))
+    assert r.status_code == 422 and "resource_id" in r.json()["error"]["fields"]
+
+
+async def test_endpoints_are_documented_in_openapi(hub: Hub) -> None:
+    doc = (await hub.client.get("/openapi.json")).json()
+    paths = doc["paths"]
+    for path, method in [
+        ("/api/activities", "post"),
+        ("/api/activities", "get"),
+        ("/api/activities/{activity_id}", "get"),
+        ("/api/activities/resource/{resource_type}/{resource_id}", "get"),
+        ("/api/activities/summary/overview", "get"),
+        ("/api/activities/export", "post"),
+    ]:
+        assert "activity" in paths[path][method]["tags"], (path, method)
