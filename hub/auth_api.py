@@ -97,10 +97,25 @@ async def logout(request: Request) -> Response:
     return response
 
 
+def local_path(value: str | None) -> str | None:
+    """`value` if it is a path on this site; None for //host, schemes and odd characters."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    if any(c in value for c in "\r\n\t "):
+        return None
+    return value
+
+
 async def login_link(request: Request) -> Response:
     """
     summary: Sign in from a link (?token=JWT) and go to the notification center
+    description: >
+      With next=/local/path, goes there instead (local paths only, so the link
+      cannot send the user to another site).
     tags: [auth]
+    responses:
+      303: {description: signed in; redirect}
+      401: {description: invalid or expired token}
     """
     token = request.query_params.get("token")
     if not token:
@@ -111,7 +126,8 @@ async def login_link(request: Request) -> Response:
     principal = Principal(
         kind="user", user_id=check_user_token(request.app.state.settings.secret_key, token)
     )
-    response = RedirectResponse("/notifications", status_code=303)
+    target = local_path(request.query_params.get("next")) or "/notifications"
+    response = RedirectResponse(target, status_code=303)
     _set_cookie(request, response, principal)
     await _after_login(request, principal)
     return response

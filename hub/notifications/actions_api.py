@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from hub.errors import NotFound, parse_body
+from hub.errors import NotFound, Unauthorized, parse_body
 from hub.notifications import service, store
 from hub.notifications.center_api import path_id, signed_in
 from hub.notifications.filters import IdsIn
@@ -153,14 +153,24 @@ async def click(request: Request) -> Response:
     description: >
       Redirects only to the link stored with the notification (or to
       /notifications when it has none); nothing in the request chooses the target.
+      A browser that is not signed in (Accept text/html) is sent to sign in
+      first and comes back here.
     tags: [center]
     security: [{userToken: []}, {session: []}]
     responses:
       302: {description: to the notification's link}
+      303: {description: not signed in (browser); to /login?next=/r/ID}
+      401: {description: not signed in}
       404: {description: no such notification of this user}
     """
-    user_id = await signed_in(request)
-    row = await service.click(request.app.state, user_id, path_id(request))
+    nid = path_id(request)
+    try:
+        user_id = await signed_in(request)
+    except Unauthorized:
+        if "text/html" not in request.headers.get("accept", ""):
+            raise
+        return RedirectResponse(f"/login?next=/r/{nid}", status_code=303)
+    row = await service.click(request.app.state, user_id, nid)
     if row is None:
         raise NotFound("no such notification")
     return RedirectResponse(

@@ -116,6 +116,9 @@ async def test_click_redirects_to_stored_link_only(hub: Hub) -> None:
     assert r.headers["location"] == "/notifications"
     assert (await hub.client.get(f"/r/{theirs}", headers=h)).status_code == 404
     assert (await hub.client.get(f"/r/{with_link}")).status_code == 401
+    # a browser that is not signed in goes to sign in and comes back
+    r = await hub.client.get(f"/r/{with_link}", headers={"Accept": "text/html"})
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next=/r/{with_link}"
     state = await _state(hub, with_link)
     assert state["is_read"] is True and state["clicked_at"] is not None
     assert (await _state(hub, theirs))["clicked_at"] is None

@@ -1,0 +1,176 @@
+"""Auth: API keys and scopes, user tokens (JWT), sessions, the login link, logout, CSRF."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+
+from hub.auth import check_user_token, make_user_token, parse_scopes, revoke_api_key
+from hub.auth_api import local_path
+from hub.errors import Invalid, Unauthorized
+from tests.conftest import SECRET, Hub
+
+USER_POST = "/api/notifications/read-all"  # any unsafe end-user endpoint
+
+
+def _token(payload: dict, key: str = SECRET, alg: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=alg)
+
+
+def test_token_checks() -> None:
+    now = int(time.time())
+    assert check_user_token(SECRET, make_user_token(SECRET, "alice")) == "alice"
+    bad = {
+        "alg=none": jwt.encode({"sub": "a", "exp": now + 60}, None, algorithm="none"),
+        "wrong key": _token({"sub": "a", "exp": now + 60}, key="another-secret-" * 3),
+        "no exp": _token({"sub": "a"}),
+        "no sub": _token({"exp": now + 60}),
+        "empty sub": _token({"sub": "", "exp": now + 60}),
+        "garbage": "not.a.jwt",
+    }
+    for name, token in bad.items():
+        with pytest.raises(Unauthorized) as err:
+            check_user_token(SECRET, token)
+        assert err.value.code == "invalid_token", name
+    with pytest.raises(Unauthorized) as err:
+        check_user_token(SECRET, _token({"sub": "a", "exp": now - 10}))
+    assert err.value.code == "token_expired"
+
+
+def test_parse_scopes() -> None:
+    assert parse_scopes("notify, admin,notify") == ["admin", "notify"]
+    for bad in ("", "root", "notify,root"):
+        with pytest.raises(Invalid):
+            parse_scopes(bad)
+
+
+def test_local_path() -> None:
+    assert local_path("/notifications?x=1") == "/notifications?x=1"
+    for bad in (None, "", "https://evil.example", "//evil.example", "/\\evil", "/a b", "x"):
+        assert local_path(bad) is None
+
+
+async def test_bad_tokens_are_401_over_http(hub: Hub) -> None:
+    now = int(time.time())
+    tokens = [
+        jwt.encode({"sub": "a", "exp": now + 60}, None, algorithm="none"),
+        _token({"sub": "a", "exp": now - 10}),
+        _token({"sub": "a", "exp": now + 60}, key="x" * 40),
+        _token({"sub": "a"}),
+    ]
+    for token in tokens:
+        r = await hub.client.get(
+            "/api/notifications/unread-count", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert r.status_code == 401, r.text
+        assert r.headers["www-authenticate"] == "Bearer"
+    r = await hub.client.get("/api/notifications/unread-count", headers=hub.user("a"))
+    assert r.status_code == 200
+
+
+async def test_api_keys_hashed_revocable(hub: Hub) -> None:
+    headers = await hub.key("notify")
+    key = headers["Authorization"].split()[1]
+    rows = await hub.db.fetch_all("SELECT id, key_hash FROM api_keys")
+    assert len(rows) == 1 and key not in rows[0]["key_hash"] and len(rows[0]["key_hash"]) == 64
+    body = {"user_id": "a", "category": "c", "title": "t"}
+    assert (
+        await hub.client.post("/api/notifications", json=body, headers=headers)
+    ).status_code == 201
+    # a key with the right id but another secret
+    forged = {"Authorization": f"Bearer {key[:-4]}AAAA"}
+    assert (
+        await hub.client.post("/api/notifications", json=body, headers=forged)
+    ).status_code == 401
+    assert await revoke_api_key(hub.db, rows[0]["id"]) is True
+    r = await hub.client.post("/api/notifications", json=body, headers=headers)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_key"
+    assert await revoke_api_key(hub.db, rows[0]["id"]) is False
+
+
+async def test_session_from_token_and_csrf(hub: Hub) -> None:
+    r = await hub.client.post("/api/auth/session", json={"token": hub.token("alice")})
+    assert r.status_code == 200, r.text
+    csrf = r.json()["csrf_token"]
+    assert r.json()["user_id"] == "alice" and csrf
+    cookie = r.headers["set-cookie"].lower()
+    assert "hub_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    # reads work with the cookie alone
+    r = await hub.client.get("/api/auth/session")
+    assert r.json()["user_id"] == "alice" and r.json()["csrf_token"] == csrf
+    assert (await hub.client.get("/api/notifications/unread-count")).status_code == 200
+    # unsafe method with the cookie: no token and no same Origin → 403
+    r = await hub.client.post(USER_POST)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    r = await hub.client.post(USER_POST, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    r = await hub.client.post(USER_POST, headers={"X-CSRF-Token": "wrong"})
+    assert r.status_code == 403
+    assert (await hub.client.post(USER_POST, headers={"X-CSRF-Token": csrf})).status_code == 200
+    assert (
+        await hub.client.post(USER_POST, headers={"Origin": "http://testserver"})
+    ).status_code == 200
+    # logout clears the cookie
+    r = await hub.client.post("/api/auth/logout")
+    assert r.status_code == 200 and 'hub_session=""' in r.headers["set-cookie"]
+    assert (await hub.client.get("/api/notifications/unread-count")).status_code == 401
+
+
+async def test_tampered_cookie_is_401(hub: Hub) -> None:
+    await hub.client.post("/api/auth/session", json={"token": hub.token("alice")})
+    value = hub.client.cookies["hub_session"]
+    hub.client.cookies.clear()
+    hub.client.cookies.set("hub_session", value[:-3] + "abc")
+    assert (await hub.client.get("/api/notifications/unread-count")).status_code == 401
+    hub.client.cookies.clear()
+
+
+async def test_session_from_api_key(hub: Hub) -> None:
+    key = (await hub.key("analytics"))["Authorization"].split()[1]
+    r = await hub.client.post("/api/auth/session", json={"api_key": key})
+    assert r.status_code == 200
+    assert r.json()["kind"] == "key" and r.json()["scopes"] == ["analytics"]
+    # a key session is not a user
+    assert (await hub.client.get("/api/notifications/unread-count")).status_code == 403
+    hub.client.cookies.clear()
+    r = await hub.client.post("/api/auth/session", json={"api_key": "hub_k_0_nope"})
+    assert r.status_code == 401
+
+
+async def test_session_bad_requests(hub: Hub) -> None:
+    r = await hub.client.post("/api/auth/session", json={"token": "nope"})
+    assert r.status_code == 401
+    for body in ({}, {"token": 5}, [1]):
+        r = await hub.client.post("/api/auth/session", json=body)
+        assert r.status_code == 422, body
+    assert (await hub.client.post("/api/auth/session", content=b"")).status_code == 422
+    assert "set-cookie" not in r.headers
+
+
+async def test_login_link_sets_cookie_and_redirects(hub: Hub) -> None:
+    r = await hub.client.get("/login", params={"token": hub.token("bob")})
+    assert r.status_code == 303 and r.headers["location"] == "/notifications"
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie and "path=/" in cookie
+    assert (await hub.client.get("/api/auth/session")).json()["user_id"] == "bob"
+    hub.client.cookies.clear()
+    r = await hub.client.get("/login", params={"token": hub.token("bob"), "next": "/r/5"})
+    assert r.headers["location"] == "/r/5"
+    hub.client.cookies.clear()
+    r = await hub.client.get(
+        "/login", params={"token": hub.token("bob"), "next": "https://evil.example"}
+    )
+    assert r.headers["location"] == "/notifications"
+    hub.client.cookies.clear()
+    r = await hub.client.get("/login", params={"token": "bad"})
+    assert r.status_code == 401 and "set-cookie" not in r.headers
+
+
+async def test_expired_session_cookie_is_refused(hub: Hub, monkeypatch) -> None:
+    await hub.client.post("/api/auth/session", json={"token": hub.token("alice")})
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + hub.settings.token_max_age + 10)
+    assert (await hub.client.get("/api/notifications/unread-count")).status_code == 401
+    hub.client.cookies.clear()
