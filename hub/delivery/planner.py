@@ -1,14 +1,225 @@
 """Turns new notifications into delivery rows, inside the creating transaction.
 
-The foundation only stores in-app notifications; the delivery issue fills this
-in with preference routing and the durable delivery queue.
+`plan()` is pure: for each notification it resolves the recipient's preference,
+asks `routing.route` for per-channel decisions and keeps the ones that can be
+carried out (there is an address, or devices for push). `enqueue()` does the
+I/O around it: loads profiles, preferences, defaults and device owners in a
+few bulk queries, inserts the rows and records ``deferred`` events.
+
+in_app has no delivery row: the stored notification is the in-app delivery
+(its ``created`` event is already in the outbox).
+
+Addresses: email = the notification's ``email`` override, else the profile's;
+sms = the profile's phone; webhook = the profile's webhook_url, else
+HUB_WEBHOOK_URL; chat = the profile's chat_url (Apprise URL), else
+HUB_CHAT_URL; push has none (the push sender looks up the user's devices).
+A channel without an address (or push without devices) gets no row.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+
+from analytics.events import Event, record
+from hub.db import Database, now_ms
+from hub.preferences import store as prefstore
+from hub.preferences.routing import Preference, resolve, route
+from hub.users import store as users
+
+INSERT_COLUMNS = (
+    "notification_id",
+    "user_id",
+    "channel",
+    "status",
+    "category",
+    "priority",
+    "address",
+    "extra",
+    "reason",
+    "attempts",
+    "next_attempt_at",
+    "digest_period",
+    "created_at",
+    "updated_at",
+)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """The settings the planner needs (so plan() takes plain data)."""
+
+    digest_hour: int = 9
+    webhook_url: str = ""
+    chat_url: str = ""
+
+
+def address_for(
+    channel: str, profile: dict[str, Any], override_email: str | None, defaults: Defaults
+) -> str | None:
+    if channel == "email":
+        return override_email or profile.get("email")
+    if channel == "sms":
+        return profile.get("phone")
+    if channel == "webhook":
+        return profile.get("webhook_url") or defaults.webhook_url or None
+    if channel == "chat":
+        return profile.get("chat_url") or defaults.chat_url or None
+    return None
+
+
+def plan(
+    notifications: list[dict[str, Any]],
+    profiles: dict[str, dict[str, Any]],
+    user_prefs: dict[str, dict[str, Preference]],
+    category_defaults: dict[str, Preference],
+    push_users: set[str],
+    now: datetime,
+    defaults: Defaults,
+    override_email: str | None = None,
+) -> tuple[list[dict[str, Any]], list[Event]]:
+    """Delivery rows and ``deferred`` events for new notifications (pure)."""
+    rows: list[dict[str, Any]] = []
+    deferred: list[Event] = []
+    now_ms_ = int(now.timestamp() * 1000)
+    for n in notifications:
+        uid = n["user_id"]
+        profile = profiles.get(uid, {})
+        pref = resolve(n["category"], user_prefs.get(uid, {}), category_defaults)
+        decisions = route(
+            n["priority"],
+            pref,
+            profile.get("timezone"),
+            now,
+            email_opt_out=bool(profile.get("email_opt_out")),
+            digest_hour=(
+                profile["digest_hour"]
+                if profile.get("digest_hour") is not None
+                else defaults.digest_hour
+            ),
+        )
+        for d in decisions:
+            if d.action == "drop" or d.channel == "in_app":
+                continue
+            if d.channel == "push":
+                if uid not in push_users:
+                    continue
+                address = None
+            else:
+                address = address_for(d.channel, profile, override_email, defaults)
+                if not address:
+                    continue
+            due = int(d.until.timestamp() * 1000) if d.until else now_ms_
+            status = "pending" if d.action == "send" else "deferred"
+            rows.append(
+                {
+                    "notification_id": n["id"],
+                    "user_id": uid,
+                    "channel": d.channel,
+                    "status": status,
+                    "category": n["category"],
+                    "priority": n["priority"],
+                    "address": address,
+                    "extra": None,
+                    "reason": d.reason,
+                    "attempts": 0,
+                    "next_attempt_at": due,
+                    "digest_period": d.period,
+                    "created_at": now_ms_,
+                    "updated_at": now_ms_,
+                }
+            )
+            if status == "deferred":
+                deferred.append(
+                    Event(
+                        "deferred",
+                        notification_id=n["id"],
+                        user_id=uid,
+                        category=n["category"],
+                        channel=d.channel,
+                        priority=n["priority"],
+                        event_time=now_ms_,
+                        metadata={"reason": d.reason, "until": due},
+                    )
+                )
+    return rows, deferred
+
+
+async def has_table(state: Any, db: Database, table: str) -> bool:
+    """Whether `table` exists (cached per app: tables appear only by migrations at start)."""
+    cache: dict[str, bool] = getattr(state, "_hub_tables", None) or {}
+    if table not in cache:
+        if db.is_postgres:
+            found = await db.fetch_val("SELECT to_regclass(:t) IS NOT NULL", {"t": table})
+        else:
+            found = await db.fetch_val(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :t",
+                {"t": table},
+            )
+        cache[table] = bool(found)
+        state._hub_tables = cache
+    return cache[table]
+
+
+async def push_users(state: Any, db: Database, user_ids: list[str]) -> set[str]:
+    """The users among `user_ids` with at least one push device."""
+    if not user_ids or not await has_table(state, db, "devices"):
+        return set()
+    if db.is_postgres:
+        raw = db.raw_connection()
+        records = await raw.fetch(
+            "SELECT DISTINCT user_id FROM devices WHERE user_id = ANY($1::text[])", user_ids
+        )
+        return {r["user_id"] for r in records}
+    found: set[str] = set()
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        params = {f"u{n}": v for n, v in enumerate(chunk)}
+        marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+        rows = await db.fetch_all(
+            f"SELECT DISTINCT user_id FROM devices WHERE user_id IN ({marks})", params
+        )
+        found |= {r["user_id"] for r in rows}
+    return found
+
+
+async def insert_rows(db: Database, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    if db.is_postgres and len(rows) > 20:
+        raw = db.raw_connection()
+        marks = ", ".join(f"${i}" for i in range(1, len(INSERT_COLUMNS) + 1))
+        await raw.executemany(
+            f"INSERT INTO deliveries ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})",
+            [tuple(r[c] for c in INSERT_COLUMNS) for r in rows],
+        )
+        return
+    await db.execute_many(
+        f"INSERT INTO deliveries ({', '.join(INSERT_COLUMNS)})"
+        f" VALUES ({', '.join(':' + c for c in INSERT_COLUMNS)})",
+        rows,
+    )
 
 
 async def enqueue(state: Any, rows: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     """Plan deliveries for `rows` (new notifications); `extra` holds e.g. an email override."""
-    return None
+    if not rows:
+        return
+    db: Database = state.db
+    settings = state.settings
+    user_ids = list(dict.fromkeys(r["user_id"] for r in rows))
+    # one send has one category for every recipient
+    category = rows[0]["category"]
+    planned, deferred = plan(
+        rows,
+        await users.get_many(db, user_ids),
+        await prefstore.many_users(db, user_ids, category),
+        await prefstore.defaults(db),
+        await push_users(state, db, user_ids),
+        datetime.fromtimestamp(now_ms() / 1000, UTC),
+        Defaults(settings.digest_hour, settings.webhook_url, settings.chat_url),
+        override_email=(extra or {}).get("email"),
+    )
+    await insert_rows(db, planned)
+    await record(db, deferred)

@@ -1,0 +1,333 @@
+"""The durable delivery queue in the primary database: claim, finish, retry, dead letter.
+
+A row is due when its status is pending/deferred (or sending with an expired
+lease) and ``next_attempt_at`` has passed. Claiming sets status ``sending``,
+counts the attempt and moves ``next_attempt_at`` to the lease expiry: if the
+worker dies mid-send, the row becomes due again when the lease runs out and
+another worker sends it (at-least-once; nothing is lost). Finishing writes the
+outcome only while the worker still holds the claim (same attempt number), so
+a worker that overran its lease cannot overwrite the newer attempt.
+
+Postgres claims with ``FOR UPDATE SKIP LOCKED`` so concurrent workers and
+processes take disjoint rows without waiting; SQLite takes the database write
+lock (BEGIN IMMEDIATE) for the one UPDATE … RETURNING, which serialises claims.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from analytics.events import Event, record
+from hub.db import Database
+from hub.delivery.base import SendResult
+
+DUE = (
+    "status IN ('pending', 'deferred', 'sending') AND digest_period IS NULL"
+    " AND next_attempt_at <= :now"
+)
+ROW_COLUMNS = (
+    "id, notification_id, user_id, channel, status, category, priority, address, extra,"
+    " reason, attempts, next_attempt_at, last_error, error_code, digest_period,"
+    " digest_delivery_id, created_at, updated_at, sent_at"
+)
+FINAL = ("sent", "delivered", "failed", "bounced", "suppressed")
+
+
+def backoff_ms(
+    attempt: int, base_s: float, max_s: float, rand: Callable[[], float] = random.random
+) -> int:
+    """Delay before retry number `attempt` (1-based): base·2^(attempt-1), capped,
+    with "equal jitter" (half fixed, half random) so retries of one outage spread out."""
+    delay = min(max_s, base_s * (2 ** max(0, attempt - 1)))
+    return int((delay / 2 + rand() * delay / 2) * 1000)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What finishing one attempt does to its row (pure decision)."""
+
+    status: str
+    event: str
+    next_attempt_at: int | None = None
+    retry: bool = False
+
+
+def decide(
+    result: SendResult,
+    attempts: int,
+    max_attempts: int,
+    now: int,
+    base_s: float,
+    max_s: float,
+    rand: Callable[[], float] = random.random,
+) -> Outcome:
+    """The row's next state after an attempt (`attempts` counts this one)."""
+    if result.outcome in ("sent", "delivered", "suppressed", "bounced"):
+        return Outcome(result.outcome, result.outcome)
+    if result.transient and attempts < max_attempts:
+        return Outcome(
+            "pending", "deferred", now + backoff_ms(attempts, base_s, max_s, rand), retry=True
+        )
+    return Outcome("failed", "failed")
+
+
+async def claim(db: Database, limit: int, now: int, lease_ms: int) -> list[dict[str, Any]]:
+    """Take up to `limit` due rows for this worker (status → sending)."""
+    values = {"now": now, "lease": now + lease_ms, "n": limit}
+    if db.is_postgres:
+        async with db.transaction():
+            return await db.fetch_all(
+                "UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,"
+                " next_attempt_at = :lease, updated_at = :now"
+                f" FROM (SELECT id FROM deliveries WHERE {DUE}"
+                " ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED) c"
+                " WHERE d.id = c.id RETURNING "
+                + ", ".join(f"d.{c.strip()}" for c in ROW_COLUMNS.split(",")),
+                values,
+            )
+    async with db.transaction():
+        return await db.fetch_all(
+            "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
+            " next_attempt_at = :lease, updated_at = :now"
+            f" WHERE id IN (SELECT id FROM deliveries WHERE {DUE}"
+            f" ORDER BY next_attempt_at LIMIT :n) RETURNING {ROW_COLUMNS}",
+            values,
+        )
+
+
+@dataclass
+class Finished:
+    row: dict[str, Any]  # the claimed row
+    result: SendResult
+    created_at: int  # when the notification was created (for latency)
+
+
+async def finish(
+    db: Database,
+    done: list[Finished],
+    now: int,
+    max_attempts: int,
+    base_s: float,
+    max_s: float,
+    rand: Callable[[], float] = random.random,
+) -> None:
+    """Record the outcomes of one batch and their events, in one transaction."""
+    if not done:
+        return
+    updates: list[dict[str, Any]] = []
+    events: list[Event] = []
+    bounced: list[str] = []
+    digests: dict[int, Outcome] = {}
+    for f in done:
+        row, res = f.row, f.result
+        out = decide(res, row["attempts"], max_attempts, now, base_s, max_s, rand)
+        updates.append(
+            {
+                "id": row["id"],
+                "attempts": row["attempts"],
+                "status": out.status,
+                "next": out.next_attempt_at if out.next_attempt_at is not None else now,
+                "err": (res.error or "")[:1000] or None,
+                "code": res.error_code,
+                "now": now,
+                "sent": now if out.status in ("sent", "delivered") else None,
+            }
+        )
+        if out.status == "bounced" and row["channel"] == "email" and row["address"]:
+            bounced.append(row["address"].lower())
+        if row["notification_id"] is None:
+            digests[row["id"]] = out
+            continue
+        events.append(
+            Event(
+                out.event,
+                notification_id=row["notification_id"],
+                user_id=row["user_id"],
+                category=row["category"],
+                channel=row["channel"],
+                priority=row["priority"],
+                latency_ms=max(0, now - f.created_at),
+                error_code=res.error_code,
+                event_time=now,
+                metadata=_metadata(row, res, out),
+            )
+        )
+    async with db.transaction():
+        await db.execute_many(
+            "UPDATE deliveries SET status = :status, next_attempt_at = :next,"
+            " last_error = :err, error_code = :code, updated_at = :now,"
+            " sent_at = COALESCE(:sent, sent_at)"
+            " WHERE id = :id AND status = 'sending' AND attempts = :attempts",
+            updates,
+        )
+        for address in sorted(set(bounced)):
+            await suppress(db, address, "smtp_5xx", now)
+        events += await _finish_digests(db, digests, now)
+        await record(db, events)
+
+
+def _metadata(row: dict[str, Any], res: SendResult, out: Outcome) -> dict[str, Any] | None:
+    meta: dict[str, Any] = {"attempt": row["attempts"]}
+    if out.retry:
+        meta["retry_at"] = out.next_attempt_at
+    if res.error:
+        meta["error"] = res.error[:300]
+    for key in ("removed_tokens", "devices", "message_id"):
+        if key in res.info:
+            meta[key] = res.info[key]
+    return meta
+
+
+async def _finish_digests(db: Database, digests: dict[int, Outcome], now: int) -> list[Event]:
+    """A digest email's outcome is each carried notification's outcome."""
+    events: list[Event] = []
+    for digest_id, out in digests.items():
+        if out.retry:
+            continue
+        items = await db.fetch_all(
+            "SELECT d.id, d.notification_id, d.user_id, d.category, d.priority,"
+            " n.created_at AS n_created FROM deliveries d"
+            " LEFT JOIN notifications n ON n.id = d.notification_id"
+            " WHERE d.digest_delivery_id = :id AND d.status = 'deferred'",
+            {"id": digest_id},
+        )
+        await db.execute(
+            "UPDATE deliveries SET status = :s, updated_at = :now,"
+            " sent_at = CASE WHEN :s IN ('sent', 'delivered') THEN :now ELSE sent_at END"
+            " WHERE digest_delivery_id = :id AND status = 'deferred'",
+            {"s": out.status, "now": now, "id": digest_id},
+        )
+        for item in items:
+            events.append(
+                Event(
+                    out.event,
+                    notification_id=item["notification_id"],
+                    user_id=item["user_id"],
+                    category=item["category"],
+                    channel="email",
+                    priority=item["priority"],
+                    latency_ms=max(0, now - (item["n_created"] or now)),
+                    event_time=now,
+                    metadata={"digest_delivery_id": digest_id},
+                )
+            )
+    return events
+
+
+async def suppress(db: Database, address: str, reason: str, now: int) -> None:
+    await db.execute(
+        "INSERT INTO email_suppressions (address, reason, created_at) VALUES (:a, :r, :now)"
+        " ON CONFLICT (address) DO NOTHING",
+        {"a": address.lower(), "r": reason, "now": now},
+    )
+
+
+async def suppressed_addresses(db: Database, addresses: list[str]) -> set[str]:
+    wanted = sorted({a.lower() for a in addresses if a})
+    if not wanted:
+        return set()
+    params = {f"a{n}": v for n, v in enumerate(wanted)}
+    marks = ", ".join(f":a{n}" for n in range(len(wanted)))
+    rows = await db.fetch_all(
+        f"SELECT address FROM email_suppressions WHERE address IN ({marks})", params
+    )
+    return {r["address"] for r in rows}
+
+
+# ---------------------------------------------------------------- admin
+
+
+def row_json(row: dict[str, Any]) -> dict[str, Any]:
+    from hub.db import ms_to_iso
+
+    extra = row.get("extra")
+    return {
+        "id": row["id"],
+        "notification_id": row["notification_id"],
+        "user_id": row["user_id"],
+        "channel": row["channel"],
+        "status": row["status"],
+        "category": row["category"],
+        "priority": row["priority"],
+        "reason": row["reason"],
+        "attempts": row["attempts"],
+        "next_attempt_at": ms_to_iso(row["next_attempt_at"]),
+        "last_error": row["last_error"],
+        "error_code": row["error_code"],
+        "digest_period": row["digest_period"],
+        "digest_delivery_id": row["digest_delivery_id"],
+        "template": (json.loads(extra) or {}).get("template") if extra else None,
+        "created_at": ms_to_iso(row["created_at"]),
+        "updated_at": ms_to_iso(row["updated_at"]),
+        "sent_at": ms_to_iso(row["sent_at"]),
+    }
+
+
+async def list_rows(
+    db: Database,
+    *,
+    status: str | None,
+    channel: str | None,
+    user_id: str | None,
+    notification_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    where: list[str] = []
+    values: dict[str, Any] = {"n": limit}
+    for col, val in (
+        ("status", status),
+        ("channel", channel),
+        ("user_id", user_id),
+        ("notification_id", notification_id),
+    ):
+        if val is not None:
+            where.append(f"{col} = :{col}")
+            values[col] = val
+    if before_id is not None:
+        where.append("id < :before")
+        values["before"] = before_id
+    sql = f"SELECT {ROW_COLUMNS} FROM deliveries"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return await db.fetch_all(sql + " ORDER BY id DESC LIMIT :n", values)
+
+
+async def retry(db: Database, delivery_id: int, now: int) -> dict[str, Any] | None:
+    """Put a dead (failed/bounced/suppressed) row back in the queue with fresh attempts.
+
+    Returns the row, or None if there is none; raises ValueError if it is not dead.
+    """
+    async with db.transaction():
+        row = await db.fetch_one(
+            f"SELECT {ROW_COLUMNS} FROM deliveries WHERE id = :id", {"id": delivery_id}
+        )
+        if row is None:
+            return None
+        if row["status"] not in ("failed", "bounced", "suppressed"):
+            raise ValueError(row["status"])
+        if row["channel"] == "email" and row["address"]:
+            # an admin retry of a bounce means the address is believed good again
+            await db.execute(
+                "DELETE FROM email_suppressions WHERE address = :a",
+                {"a": row["address"].lower()},
+            )
+        await db.execute(
+            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = :now,"
+            " updated_at = :now WHERE id = :id",
+            {"id": delivery_id, "now": now},
+        )
+        if row["notification_id"] is None:
+            # a digest email carries its items again
+            await db.execute(
+                "UPDATE deliveries SET status = 'deferred', updated_at = :now"
+                " WHERE digest_delivery_id = :id",
+                {"id": delivery_id, "now": now},
+            )
+    return await db.fetch_one(
+        f"SELECT {ROW_COLUMNS} FROM deliveries WHERE id = :id", {"id": delivery_id}
+    )
