@@ -159,7 +159,7 @@ async def click(request: Request) -> Response:
     security: [{userToken: []}, {session: []}]
     responses:
       302: {description: to the notification's link}
-      303: {description: not signed in (browser); to /login?next=/r/ID}
+      303: {description: "not signed in (browser): to /login?next=/r/ID"}
       401: {description: not signed in}
       404: {description: no such notification of this user}
     """
