@@ -5,29 +5,42 @@ The pages load scripts and styles only from this origin, with no inline
 forbid all of them: an injected `<img onerror=...>` cannot run even if a
 rendering bug let one through. `data:`/`blob:` images are allowed because
 plotly's PNG export renders charts through them.
+
+Pages that draw plotly charts also allow inline style *attributes*
+(`style-src-attr`), which plotly sets on its SVG; <style> elements stay
+forbidden there too (plotly's own rules are served as /vendor/plotly.css)
+and scripts are as strict as everywhere else.
 """
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CSP = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
+BASE_DIRECTIVES = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
 )
+CSP = "; ".join(BASE_DIRECTIVES)
+CHART_CSP = "; ".join((*BASE_DIRECTIVES, "style-src-elem 'self'", "style-src-attr 'unsafe-inline'"))
+CHART_PAGES = ("/dashboards", "/admin/sql")
+
+
+def csp_for(path: str) -> str:
+    """The Content-Security-Policy for a response to `path`."""
+    if any(path == p or path.startswith(p + "/") for p in CHART_PAGES):
+        return CHART_CSP
+    return CSP
+
 
 HEADERS: tuple[tuple[bytes, bytes], ...] = (
-    (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
@@ -35,10 +48,11 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
-def add_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def add_headers(headers: list[tuple[bytes, bytes]], path: str = "/") -> list[tuple[bytes, bytes]]:
     """`headers` plus the security headers a handler did not set itself."""
     present = {name.lower() for name, _ in headers}
-    return headers + [(name, value) for name, value in HEADERS if name not in present]
+    wanted = ((b"content-security-policy", csp_for(path).encode()), *HEADERS)
+    return headers + [(name, value) for name, value in wanted if name not in present]
 
 
 class SecurityHeadersMiddleware:
@@ -49,11 +63,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        path = scope.get("path", "/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message = dict(message)
-                message["headers"] = add_headers(list(message.get("headers", [])))
+                message["headers"] = add_headers(list(message.get("headers", [])), path)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -19,10 +19,22 @@ from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
 from hub.auth import Principal, authenticate
+from hub.delivery.base import CHANNELS
 from hub.errors import HubError
+from hub.preferences.routing import FREQUENCIES
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=str(WEB_DIR / "templates"))
+
+
+METHOD_LABELS = {
+    "in_app": "In the app",
+    "email": "Email",
+    "push": "Push",
+    "sms": "SMS",
+    "webhook": "Webhook",
+    "chat": "Chat",
+}
 
 
 @dataclass(frozen=True)
@@ -165,7 +177,14 @@ async def preferences_page(request: Request) -> Response:
       200: {description: HTML page}
       303: {description: not signed in, sent to /login}
     """
-    return await page_for(request, "preferences.html", "Preferences")
+    return await page_for(
+        request,
+        "preferences.html",
+        "Preferences",
+        methods=CHANNELS,
+        method_labels=METHOD_LABELS,
+        frequencies=FREQUENCIES,
+    )
 
 
 async def activity_page(request: Request) -> Response:

@@ -24,7 +24,7 @@ function filters() {
     is_read: data.get("is_read") || "",
     archived: data.get("archived") ? "true" : "false",
     date_from: data.get("date_from") || "",
-    date_to: data.get("date_to") ? `${data.get("date_to")}T23:59:59.999Z` : "",
+    date_to: data.get("date_to") || "",
   };
   return f;
 }

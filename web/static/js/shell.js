@@ -157,18 +157,25 @@ document.addEventListener("hub:message", (ev) => {
   }
 });
 
-async function connectLive() {
-  if (!isUser) return;
-  try {
-    const mod = await import("./websocket_client.js");
-    const start = mod.connect || mod.start || mod.default;
-    if (typeof start === "function") {
-      const client = start({ url: "/ws/notifications" });
+let livePromise = null;
+
+/** Start (once) the real-time client; resolves to it, or null when it is unavailable. */
+export function connectLive() {
+  if (livePromise) return livePromise;
+  livePromise = (async () => {
+    try {
+      const mod = await import("./websocket_client.js");
+      const start = mod.connect || mod.start || mod.default;
+      if (typeof start !== "function") return null;
+      const client = await start({ url: "/ws/notifications" });
       window.hubLive = client;
+      return client;
+    } catch (err) {
+      setStatus("offline");
+      return null;
     }
-  } catch (err) {
-    setStatus("offline");
-  }
+  })();
+  return livePromise;
 }
 
 // ---------------------------------------------------------------- global keys
