@@ -38,22 +38,14 @@ async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[int]]) -> i
 
 @command("serve")
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from hub.app import create_app
+    from hub.realtime.server import serve
 
     settings = settings.with_(
         host=args.host, port=args.port, run_workers=settings.run_workers and not args.no_workers
     )
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        ws="websockets-sansio",
-        lifespan="on",
-    )
+    # HubServer closes live sockets with 1001 and ends SSE streams on shutdown
+    serve(create_app(settings), settings)
     return 0
 
 

@@ -1,0 +1,125 @@
+"""redis:// — many processes act as one: broadcaster over Redis plus a per-user log in Redis.
+
+Two broadcaster 0.3.1 traps are handled here:
+- its RedisBackend sets "ready" before awaiting SUBSCRIBE; with redis-py 8.x
+  the listener then finds no subscription and ends, so nothing is delivered.
+  ``_OrderedRedisBackend`` subscribes first and only then lets the listener run
+  (the project also pins redis<8).
+- concurrent ``subscribe()`` calls for one channel overwrite each other's
+  queues; the fan-out subscribes exactly once per process, at start-up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+from broadcaster import Broadcast
+from broadcaster._backends.redis import RedisBackend as _BroadcasterRedis
+
+from hub.realtime.backends import LOG_TTL_S
+from hub.realtime.backends.memory import seq_base
+
+# Seq, log and publish in one atomic step: the order of seq is the order in
+# which every subscriber receives the frames, which is what makes resume exact.
+PUBLISH_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('SET', KEYS[1], ARGV[5])
+end
+local seq = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local text = '{"seq":' .. string.format('%d', seq) .. ',' .. ARGV[3]
+redis.call('RPUSH', KEYS[2], text)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. text)
+return seq
+"""
+
+STATS_MAX_AGE_S = 15.0  # a process that has not reported for this long is gone
+
+
+class _OrderedRedisBackend(_BroadcasterRedis):
+    async def subscribe(self, channel: str) -> None:
+        await self._pubsub.subscribe(channel)
+        self._ready.set()
+
+
+class RedisBackend:
+    name = "redis"
+
+    def __init__(self, url: str, prefix: str, max_log: int) -> None:
+        self.url = url
+        self.prefix = prefix
+        self.max_log = max_log
+        self.broadcast = Broadcast(backend=_OrderedRedisBackend(url))
+        self.client: Any = aioredis.from_url(url)
+        self._publish = self.client.register_script(PUBLISH_LUA)
+        self._stats_key = f"{prefix}:procs"
+
+    def _keys(self, user_id: str) -> list[str]:
+        return [f"{self.prefix}:seq:{user_id}", f"{self.prefix}:log:{user_id}"]
+
+    async def connect(self) -> None:
+        await self.client.ping()
+        await self.broadcast.connect()
+
+    async def disconnect(self) -> None:
+        try:
+            await self.broadcast.disconnect()
+        finally:
+            await self.client.aclose()
+
+    async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
+        from hub.realtime import wire
+
+        base = seq_base()
+        if len(items) == 1:
+            user_id, tail = items[0]
+            args: list[str | int] = [
+                channel,
+                wire.user_target(user_id),
+                tail,
+                LOG_TTL_S,
+                base,
+                self.max_log,
+            ]
+            await self._publish(keys=self._keys(user_id), args=args)
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for user_id, tail in items:
+                args = [channel, wire.user_target(user_id), tail, LOG_TTL_S, base, self.max_log]
+                await self._publish(keys=self._keys(user_id), args=args, client=pipe)
+            await pipe.execute()
+
+    async def publish_frame(self, channel: str, raw: str) -> None:
+        await self.broadcast.publish(channel, raw)
+
+    async def log(self, user_id: str) -> tuple[int | None, list[str]]:
+        seq_key, log_key = self._keys(user_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(seq_key)
+            pipe.lrange(log_key, 0, -1)
+            current, entries = await pipe.execute()
+        if current is None:
+            return None, []
+        return int(current), [e.decode() for e in entries]
+
+    async def write_stats(self, proc_id: str, stats: dict[str, Any]) -> None:
+        await self.client.hset(self._stats_key, proc_id, json.dumps({**stats, "at": time.time()}))
+        await self.client.expire(self._stats_key, int(STATS_MAX_AGE_S * 4))
+
+    async def read_stats(self) -> list[dict[str, Any]]:
+        raw = await self.client.hgetall(self._stats_key)
+        now = time.time()
+        out = []
+        for value in raw.values():
+            item = json.loads(value)
+            if now - item.pop("at", 0) <= STATS_MAX_AGE_S:
+                out.append(item)
+        return out
+
+    async def remove_stats(self, proc_id: str) -> None:
+        await self.client.hdel(self._stats_key, proc_id)

@@ -1,0 +1,39 @@
+"""GET /live: a minimal page that runs the browser client (for users and for tests)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from hub.auth import SESSION_COOKIE, read_session
+
+TEMPLATES = Jinja2Templates(
+    directory=str(Path(__file__).resolve().parents[2] / "web" / "templates")
+)
+
+
+async def live_page(request: Request) -> Response:
+    """
+    summary: A minimal live page (connection status, unread badge, toasts) for the signed-in user
+    tags: [realtime]
+    security: [{session: []}]
+    responses:
+      200: {description: the page}
+      303: {description: not signed in; redirects to /login}
+    """
+    settings = request.app.state.settings
+    cookie = request.cookies.get(SESSION_COOKIE)
+    principal = (
+        read_session(settings.secret_key, cookie, settings.token_max_age) if cookie else None
+    )
+    if principal is None or principal.kind != "user" or not principal.user_id:
+        return RedirectResponse("/login", status_code=303)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "live.html",
+        {"user_id": principal.user_id, "ping_interval": settings.ws_ping_interval},
+        headers={"Cache-Control": "no-store"},
+    )

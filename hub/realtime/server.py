@@ -1,0 +1,52 @@
+"""Serving the app with uvicorn so that live connections end cleanly.
+
+uvicorn closes WebSockets with 1012 and waits forever for streaming
+responses (SSE never ends by itself). ``HubServer`` first stops accepting,
+then closes every live connection with 1001 (going away) and ends SSE
+streams, so shutdown never hangs; clients reconnect to another process.
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+import uvicorn
+
+from hub.settings import Settings
+
+GRACEFUL_TIMEOUT_S = 10  # after this, uvicorn cancels whatever still runs
+
+
+class HubServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+        super().__init__(config)
+        self.hub_app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        fanout = getattr(self.hub_app.state, "fanout", None)
+        if fanout is not None:
+            await fanout.close_all(1001)
+        await super().shutdown(sockets=sockets)
+
+
+def config_for(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    values: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level,
+        "ws": "websockets-sansio",
+        "lifespan": "on",
+        # protocol-level pings drop dead connections (browsers answer them by themselves)
+        "ws_ping_interval": settings.ws_ping_interval,
+        "ws_ping_timeout": settings.ws_ping_interval,
+        "timeout_graceful_shutdown": GRACEFUL_TIMEOUT_S,
+    }
+    values.update(overrides)
+    return uvicorn.Config(app, **values)
+
+
+def serve(app: Any, settings: Settings) -> None:
+    HubServer(config_for(app, settings), app).run()
