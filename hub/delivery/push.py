@@ -34,7 +34,7 @@ def aggregate(results: list[DeviceResult]) -> SendResult:
     ok = [r for r in results if r.ok]
     dead = [r for r in results if r.dead]
     failed = [r for r in results if not r.ok and not r.unconfigured]
-    info: dict[str, Any] = {"devices": len(results), "sent": len(ok), "removed": len(dead)}
+    info: dict[str, Any] = {"devices": len(results), "sent": len(ok), "removed_tokens": len(dead)}
     if failed:
         info["errors"] = sorted({r.code or "unknown" for r in failed})
     if ok:

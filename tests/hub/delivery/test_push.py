@@ -52,7 +52,7 @@ async def test_push_to_every_device_and_dead_tokens_removed(
     assert result.info == {
         "devices": 5,
         "sent": 3,
-        "removed": 2,
+        "removed_tokens": 2,
         "errors": ["apns_unregistered", "fcm_unregistered"],
     }
     assert {r.token for r in apns.fake.received} == {IOS_1, IOS_DEAD}
