@@ -106,6 +106,10 @@ def plan_replay(last_id: int | None, current: int | None, log: list[str], max_ga
         return Replay([], resync=last_id > 0)
     if last_id == current:
         return Replay([])
+    if last_id == 0:
+        # "ready" said 0: the user had no log then, so all of it is newer,
+        # unless it is full and may have been trimmed
+        return Replay(list(log)) if len(log) < max_gap else Replay([], resync=True)
     if last_id > current:
         return Replay([], resync=True)
     gap = current - last_id

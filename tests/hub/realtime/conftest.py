@@ -22,7 +22,7 @@ import websockets
 
 from hub.realtime.server import HubServer, config_for
 from hub.settings import Settings
-from tests.conftest import SECRET, Hub, make_settings, start_hub
+from tests.conftest import REDIS_URL, SECRET, Hub, make_settings, service_missing, start_hub
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -148,10 +148,24 @@ async def any_live(
     request: pytest.FixtureRequest, sqlite_url: str, tmp_path: Path
 ) -> AsyncIterator[Live]:
     """SQLite with the memory:// and the Redis fan-out."""
-    url = "memory://" if request.param == "memory" else request.getfixturevalue("redis_url")
+    url = "memory://" if request.param == "memory" else await redis_or_skip()
     settings = make_settings(sqlite_url, tmp_path, broadcast_url=url, ws_ping_interval=60.0)
     async with serve(settings) as lv:
         yield lv
+
+
+async def redis_or_skip() -> str:
+    """The test Redis URL, after checking it answers (fails under CI=true when not)."""
+    import redis.asyncio as aioredis
+
+    client = aioredis.from_url(REDIS_URL)
+    try:
+        await client.ping()
+    except Exception as exc:  # noqa: BLE001
+        service_missing("Redis", f"{type(exc).__name__}: {exc}")
+    finally:
+        await client.aclose()
+    return REDIS_URL
 
 
 # ---------------------------------------------------------------- hub processes
