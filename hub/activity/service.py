@@ -1,6 +1,7 @@
 """Producer write path: a single activity or a batch, with idempotency keys.
 
-Keys work as for notifications (``claim_idempotency_key``, 24 h): each
+Keys work as for notifications (``claim_idempotency_key``, 24 h; batched in
+``idempotency.py``): each
 item's ``idempotency_key`` guards that item (scope ``activities``), and an
 ``Idempotency-Key`` header on a batch guards the whole request (scope
 ``activities.batch``; on a single activity it is that activity's key). A
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.activity import store
+from hub.activity import idempotency, store
 from hub.activity.models import ActivityIn, to_json
 from hub.activity.track import publish_created
 from hub.errors import Invalid
@@ -55,19 +56,14 @@ async def record(
                 return rows, [True] * len(rows)
         earlier: dict[str, int] = {}
         if keyed:
-            # claimed in key order so two overlapping batches cannot deadlock
-            for key in sorted({i.idempotency_key for i in items if i.idempotency_key}):
-                prior = await claim_idempotency_key(db, key_id, ITEM_SCOPE, key)
-                if prior is not None:
-                    earlier[key] = prior["id"]
+            keys = [i.idempotency_key for i in items if i.idempotency_key]
+            prior_items = await idempotency.claim_many(db, key_id, ITEM_SCOPE, keys)
+            earlier = {k: v["id"] for k, v in prior_items.items()}
         fresh = [i for i in items if i.idempotency_key not in earlier]
         new_rows = await store.insert(db, fresh, api_key_id)
         if keyed:
-            for row in new_rows:
-                if row["idempotency_key"]:
-                    await store_idempotency_result(
-                        db, key_id, ITEM_SCOPE, row["idempotency_key"], {"id": row["id"]}
-                    )
+            made = {r["idempotency_key"]: {"id": r["id"]} for r in new_rows if r["idempotency_key"]}
+            await idempotency.store_many(db, key_id, ITEM_SCOPE, made)
         old_rows = {r["id"]: r for r in await store.get_many(db, list(earlier.values()))}
         rows, replayed = _in_request_order(items, earlier, old_rows, new_rows)
         if keyed and batch_key:

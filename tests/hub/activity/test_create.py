@@ -224,3 +224,18 @@ async def test_endpoints_are_documented_in_openapi(hub: Hub) -> None:
         ("/api/activities/export", "post"),
     ]:
         assert "activity" in paths[path][method]["tags"], (path, method)
+
+
+async def test_keys_expire_after_24_hours(hub: Hub, post: Any, make: Make) -> None:
+    first = await post({"activities": [make(idempotency_key="old"), make(idempotency_key="b")]})
+    await hub.db.execute(
+        "UPDATE idempotency_keys SET created_at = created_at - 86400001 WHERE key = 'old'"
+    )
+    again = await post({"activities": [make(idempotency_key="old"), make(idempotency_key="b")]})
+    assert again.status_code == 201
+    body = again.json()
+    assert body["created"] == 1 and body["replayed"] == 1
+    assert body["ids"][0] != first.json()["ids"][0] and body["ids"][1] == first.json()["ids"][1]
+    # and the renewed key guards the new activity from now on
+    third = await post(make(idempotency_key="old"))
+    assert third.status_code == 200 and third.json()["activity"]["id"] == body["ids"][0]
