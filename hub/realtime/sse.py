@@ -58,11 +58,14 @@ async def stream(request: Request) -> StreamingResponse:
             user_id=user_id, is_admin=False, limit=state.settings.ws_queue_size, stats=fanout.stats
         )
         try:
+            yield f"retry: {RETRY_MS}\n\n"
             current = await fanout.attach(
                 conn, {wire.BROADCAST, wire.own_channel(user_id)}, last_id
             )
-            ready = {"type": "ready", "user_id": user_id, "last_id": current or 0}
-            yield f"retry: {RETRY_MS}\ndata: {wire.dumps(ready)}\n\n"
+            # after the replay, like the WebSocket
+            conn.send_json(
+                {"type": "ready", "user_id": user_id, "last_id": max(conn.last_seq, current or 0)}
+            )
             while True:
                 chunk = await conn.next_chunk()
                 if chunk is None:
