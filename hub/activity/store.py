@@ -78,10 +78,11 @@ async def insert(
     else:
         marks = ", ".join("?" for _ in INSERT_FIELDS)
         sql = f"INSERT INTO activities ({', '.join(INSERT_FIELDS)}) VALUES ({marks})"
-        ids = []
-        for v in values:
-            cur = await raw.execute(sql, tuple(v[k] for k in INSERT_FIELDS))
-            ids.append(cur.lastrowid)
+        await raw.executemany(sql, [tuple(v[k] for k in INSERT_FIELDS) for v in values])
+        # AUTOINCREMENT under the transaction's write lock hands out consecutive ids
+        async with raw.execute("SELECT last_insert_rowid()") as cur:
+            (last,) = await cur.fetchone()
+        ids = list(range(last - len(values) + 1, last + 1))
     return [{"id": i, **v} for i, v in zip(ids, values, strict=True)]
 
 
