@@ -24,10 +24,10 @@ def make_token(secret: str, user_id: str, category: str = "*") -> str:
     return _serializer(secret).dumps({"u": user_id, "c": category})
 
 
-def read_token(secret: str, token: str, max_age: int = MAX_AGE) -> tuple[str, str]:
+def read_token(secret: str, token: str, max_age: int | None = None) -> tuple[str, str]:
     """(user id, category) the token names; ValueError("expired"|"invalid") otherwise."""
     try:
-        data = _serializer(secret).loads(token, max_age=max_age)
+        data = _serializer(secret).loads(token, max_age=MAX_AGE if max_age is None else max_age)
     except SignatureExpired:
         raise ValueError("expired") from None
     except BadSignature:
