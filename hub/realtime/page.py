@@ -10,6 +10,7 @@ from starlette.templating import Jinja2Templates
 
 from hub.auth import SESSION_COOKIE, read_session
 
+TRANSPORTS = ("ws", "sse", "poll")
 TEMPLATES = Jinja2Templates(
     directory=str(Path(__file__).resolve().parents[2] / "web" / "templates")
 )
@@ -20,6 +21,8 @@ async def live_page(request: Request) -> Response:
     summary: A minimal live page (connection status, unread badge, toasts) for the signed-in user
     tags: [realtime]
     security: [{session: []}]
+    parameters:
+      - {name: transports, in: query, schema: {type: string}, description: "e.g. sse,poll"}
     responses:
       200: {description: the page}
       303: {description: not signed in; redirects to /login}
@@ -31,9 +34,16 @@ async def live_page(request: Request) -> Response:
     )
     if principal is None or principal.kind != "user" or not principal.user_id:
         return RedirectResponse("/login", status_code=303)
+    # ?transports=sse,poll forces the fallbacks (to try them, or behind a hostile proxy)
+    wanted = request.query_params.get("transports", "")
+    transports = ",".join(t for t in wanted.split(",") if t in TRANSPORTS)
     return TEMPLATES.TemplateResponse(
         request,
         "live.html",
-        {"user_id": principal.user_id, "ping_interval": settings.ws_ping_interval},
+        {
+            "user_id": principal.user_id,
+            "ping_interval": settings.ws_ping_interval,
+            "transports": transports,
+        },
         headers={"Cache-Control": "no-store"},
     )
