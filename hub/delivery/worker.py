@@ -192,19 +192,27 @@ async def run_standalone(settings: Settings) -> int:
         state = SimpleNamespace(db=db, settings=settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+        handled = []
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
+                handled.append(sig)
         senders = build_senders(state)
         state.senders = senders
         pool = WorkerPool(state, max(1, settings.delivery_workers))
         await pool.start(senders)
         ingester = _start_ingester(state, stop)
-        await stop.wait()
-        await pool.stop()
-        if ingester is not None:
-            await asyncio.gather(ingester, return_exceptions=True)
-        await close_senders(senders)
+        log.info("hub worker running; SIGINT/SIGTERM stops it")
+        try:
+            await stop.wait()
+        finally:
+            for sig in handled:
+                loop.remove_signal_handler(sig)
+            await pool.stop()
+            if ingester is not None:
+                stop.set()
+                await asyncio.gather(ingester, return_exceptions=True)
+            await close_senders(senders)
     finally:
         await db.disconnect()
     return 0
