@@ -74,6 +74,14 @@ async def apply_migrations(
     return applied
 
 
+def ttl_days_of(engine_full: str) -> int | None:
+    """Pure: the TTL in days of a table's engine_full (ClickHouse normalises the spelling)."""
+    match = re.search(r"toIntervalDay\((\d+)\)|INTERVAL (\d+) DAY", engine_full)
+    if not match:
+        return None
+    return int(match.group(1) or match.group(2))
+
+
 async def _sync_ttl(sink: Sink, ttl_days: int) -> None:
     rows = (
         await sink.query(
@@ -85,8 +93,7 @@ async def _sync_ttl(sink: Sink, ttl_days: int) -> None:
         engine = engines.get(table)
         if engine is None:
             continue
-        match = re.search(r"INTERVAL (\d+) DAY", engine)
-        if match and int(match.group(1)) == ttl_days:
+        if ttl_days_of(engine) == ttl_days:
             continue
         await sink.command(
             f"ALTER TABLE {table} MODIFY TTL {column} + INTERVAL {int(ttl_days)} DAY",

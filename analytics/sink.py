@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from hub.settings import obscure_url
 
@@ -84,8 +84,8 @@ def parse_url(url: str) -> SinkConfig:
             "clickhouse",
             host=parts.hostname or "localhost",
             port=parts.port or (8443 if secure else 8123),
-            username=parts.username or "default",
-            password=parts.password or "",
+            username=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
             database=parts.path.strip("/") or query.get("database", "default"),
             secure=secure,
         )

@@ -12,7 +12,7 @@ def with_database(url: str, database: str) -> str:
     """Pure: the same store URL pointing at another database."""
     parts = urlsplit(url)
     if parts.scheme == "chdb":
-        return urlunsplit(parts._replace(query=f"database={database}"))
+        return f"chdb://{parts.netloc}{parts.path}?database={database}"
     return urlunsplit(parts._replace(path=f"/{database}"))
 
 

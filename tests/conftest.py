@@ -236,13 +236,11 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
-@pytest.fixture(params=["chdb", "clickhouse"])
+@pytest.fixture(params=["chdb", "clickhouse"] if CLICKHOUSE_URL else ["chdb"])
 async def analytics_url(request: pytest.FixtureRequest, chdb_dir: Path) -> AsyncIterator[str]:
     """A fresh, empty analytics database: chDB always, a server when HUB_TEST_CLICKHOUSE_URL is set."""
     from analytics.testing import drop_database, test_database_url
 
-    if request.param == "clickhouse" and not CLICKHOUSE_URL:
-        pytest.skip("HUB_TEST_CLICKHOUSE_URL is not set (no ClickHouse server here)")
     base = f"chdb://{chdb_dir}" if request.param == "chdb" else CLICKHOUSE_URL
     url = await test_database_url(base)
     yield url

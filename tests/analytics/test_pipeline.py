@@ -303,3 +303,88 @@ async def test_ingester_loop_runs_in_serve(db_url: str, analytics_url: str, tmp_
         assert st["local"]["running"] is True
         s = await get(hub, f"{A}/summary", headers, **window())
         assert s["created"] == 1
+
+
+def test_clickhouse_server_runs_when_configured() -> None:
+    """Tests taking `analytics_url` also run on a server when HUB_TEST_CLICKHOUSE_URL is set."""
+    from tests.conftest import CLICKHOUSE_URL
+
+    if not CLICKHOUSE_URL:
+        pytest.skip("HUB_TEST_CLICKHOUSE_URL is not set: the analytics tests ran on chDB only")
+
+
+async def test_loop_backs_off_during_outage_and_drains(ahub: Hub) -> None:
+    """The background loop (as in `hub serve`): failures are counted, nothing lost or doubled."""
+    import asyncio
+
+    from analytics.ingest import Ingester
+
+    headers = await ahub.key("analytics")
+    sink = ahub.state.analytics.sink
+    loop = Ingester(ahub.db, sink, ahub.settings.with_(ingest_interval=0.01), state=ahub.state)
+    await ahub.state.analytics.ensure_schema()
+    await sink.command("DETACH TABLE events")
+    stop = asyncio.Event()
+    task = asyncio.create_task(loop.run(stop))
+    try:
+        await scenario(ahub)
+        for _ in range(300):
+            if loop.stats.consecutive_failures >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert loop.stats.consecutive_failures >= 3
+        assert "events" in (loop.stats.last_error or "")
+        st = await get(ahub, "/api/analytics/status", headers)
+        assert st["backlog"] == 19
+    finally:
+        await sink.command("ATTACH TABLE events")
+    # the back-off is capped; the next rounds drain everything
+    loop.interval = 0.01
+    loop.stats.consecutive_failures = 0
+    for _ in range(500):
+        st = await get(ahub, "/api/analytics/status", headers)
+        if st["backlog"] == 0:
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 5)
+    assert st["backlog"] == 0 and st["ingested_total"] == 19
+    assert loop.stats.running is False
+    await check_numbers(ahub, headers, "auto")
+
+
+async def test_standalone_run_ingester(db_url: str, analytics_url: str, tmp_path) -> None:
+    """`hub worker`'s entry point: state with db + settings, runs until stop_event."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from analytics.ingest import run_ingester
+    from analytics.sink import sink_from_url
+    from hub.db import Database
+    from tests.conftest import make_settings
+
+    settings = make_settings(db_url, tmp_path, analytics_url=analytics_url, ingest_interval=0.02)
+    db = Database(db_url)
+    await db.connect()
+    try:
+        await db.migrate()
+        async with db.transaction():
+            await record(db, [Event("created", notification_id=7, user_id="u", category="c")])
+        stop = asyncio.Event()
+        state = SimpleNamespace(db=db, settings=settings)
+        task = asyncio.create_task(run_ingester(state, stop))
+        for _ in range(300):
+            if await db.fetch_val("SELECT COUNT(*) FROM outbox") == 0:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        sink = sink_from_url(analytics_url)
+        try:
+            assert (await sink.query("SELECT count() FROM events")).rows[0][0] == 1
+        finally:
+            sink.close()
+        # disabled analytics: returns at once
+        await run_ingester(SimpleNamespace(db=db, settings=settings.with_(analytics_url="")), stop)
+    finally:
+        await db.disconnect()
