@@ -11,7 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
-from hub.db import Database
+from hub.db import Database, Row
 from hub.delivery.apns import APNsClient
 from hub.delivery.base import Delivery, SendResult
 from hub.delivery.device_result import DeviceResult
@@ -62,11 +62,54 @@ def aggregate(results: list[DeviceResult]) -> SendResult:
     return result
 
 
+class DeviceLoader:
+    """Coalesces the device lookups of concurrent sends into one query.
+
+    A worker sends a claimed batch concurrently; without this every delivery
+    would cost its own round trip to the database before anything is pushed.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: dict[str, list[asyncio.Future[list[Row]]]] = {}
+        self._flushing: set[asyncio.Task[None]] = set()
+
+    async def load(self, user_id: str) -> list[Row]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[list[Row]] = loop.create_future()
+        if not self._pending:
+            # runs after the sends already scheduled in this loop turn have asked too
+            loop.call_soon(self._start_flush)
+        self._pending.setdefault(user_id, []).append(future)
+        return await future
+
+    def _start_flush(self) -> None:
+        task = asyncio.ensure_future(self._flush())
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def _flush(self) -> None:
+        pending, self._pending = self._pending, {}
+        try:
+            found = await store.list_for_users(self.db, list(pending))
+        except Exception as exc:  # every waiter sees the failure (and retries)
+            for futures in pending.values():
+                for f in futures:
+                    if not f.done():
+                        f.set_exception(exc)
+            return
+        for user_id, futures in pending.items():
+            for f in futures:
+                if not f.done():
+                    f.set_result(found.get(user_id, []))
+
+
 class PushSender:
     channel = "push"
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
+        self.devices = DeviceLoader(db)
         self.apns = APNsClient(settings)
         self.fcm = FCMClient(settings)
 
@@ -81,7 +124,7 @@ class PushSender:
         return await self.fcm.send(token, platform, delivery)
 
     async def send(self, delivery: Delivery) -> SendResult:
-        devices = await store.list_for_user(self.db, delivery.user_id)
+        devices = await self.devices.load(delivery.user_id)
         results = list(await asyncio.gather(*(self._one(d, delivery) for d in devices)))
         dead = [r.token for r in results if r.dead]
         if dead:

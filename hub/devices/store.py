@@ -65,3 +65,20 @@ async def remove_dead(db: Database, user_id: str, tokens: list[str]) -> None:
 async def delete_for_user(db: Database, user_id: str) -> None:
     """Erase every device of a user (part of deleting the user)."""
     await db.execute("DELETE FROM devices WHERE user_id = :u", {"u": user_id})
+
+
+async def list_for_users(db: Database, user_ids: list[str]) -> dict[str, list[Row]]:
+    """Devices of many users in one query, by user id (users without devices absent)."""
+    out: dict[str, list[Row]] = {}
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        params = {f"u{i}": u for i, u in enumerate(chunk)}
+        marks = ", ".join(f":u{i}" for i in range(len(chunk)))
+        rows = await db.fetch_all(
+            f"SELECT {_COLUMNS} FROM devices WHERE user_id IN ({marks})"  # noqa: S608
+            " ORDER BY created_at, token",
+            params,
+        )
+        for row in rows:
+            out.setdefault(row["user_id"], []).append(row)
+    return out

@@ -97,6 +97,9 @@ class FakeAPNs:
     rejected: list[str] = field(default_factory=list)  # why requests were refused
     record: bool = True  # off in benchmarks: count only
     count: int = 0
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (token, notification_id)
+    duplicates: int = 0
+    _verified: set[str] = field(default_factory=set)
     server: asyncio.AbstractServer | None = None
     port: int = 0
 
@@ -121,6 +124,8 @@ class FakeAPNs:
         if not authorization.lower().startswith("bearer "):
             return "MissingProviderToken"
         token = authorization.split(" ", 1)[1]
+        if token in self._verified:  # a provider token is reused for up to an hour
+            return None
         try:
             header = jwt.get_unverified_header(token)
             claims = jwt.decode(token, self.public_key, algorithms=["ES256"])
@@ -130,6 +135,7 @@ class FakeAPNs:
             return "InvalidProviderToken"
         if abs(time.time() - int(claims.get("iat", 0))) > 3600:
             return "ExpiredProviderToken"
+        self._verified.add(token)
         return None
 
     def answer(self, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, Any] | None]:
@@ -151,6 +157,10 @@ class FakeAPNs:
         if "aps" not in payload:
             return 400, {"reason": "PayloadEmpty"}
         self.count += 1
+        key = (token, str(payload.get("notification_id")))
+        if key in self.seen:
+            self.duplicates += 1
+        self.seen.add(key)
         if self.record:
             self.received.append(Received(token, headers, payload))
         if token in self.answers:

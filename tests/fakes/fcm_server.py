@@ -90,6 +90,8 @@ class FakeFCM:
     token_requests: int = 0
     record: bool = True
     count: int = 0
+    seen: set[tuple[str, str]] = field(default_factory=set)  # (token, notification_id)
+    duplicates: int = 0
     _runner: web.AppRunner | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -152,6 +154,10 @@ class FakeFCM:
             # the real service refuses non-string data values
             return web.json_response(error_body(400, "INVALID_ARGUMENT"), status=400)
         self.count += 1
+        key = (str(token), str(data.get("notification_id")))
+        if key in self.seen:
+            self.duplicates += 1
+        self.seen.add(key)
         if self.record:
             self.received.append(
                 {"message": message, "content_type": request.headers.get("Content-Type")}

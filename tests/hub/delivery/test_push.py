@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from hub.delivery.device_result import DeviceResult
@@ -132,3 +133,46 @@ def test_aggregate_rules() -> None:
     assert not perm.transient and perm.error_code == "perm" and "2 of 2" in (perm.error or "")
     partial_config = aggregate([r(unconfigured=True), r(code="bad")])
     assert partial_config.outcome == "failed" and partial_config.error_code == "bad"
+
+
+async def test_concurrent_sends_share_one_device_query(
+    hub: Hub, fcm: FCMFixture, monkeypatch
+) -> None:
+    from hub.devices import store
+
+    for i in range(20):
+        await register(hub, f"user{i}", "android", f"android:tok-{i}")
+    calls: list[int] = []
+    real = store.list_for_users
+
+    async def counting(db, user_ids):
+        calls.append(len(user_ids))
+        return await real(db, user_ids)
+
+    monkeypatch.setattr(store, "list_for_users", counting)
+    sender = PushSender(hub.db, hub.settings.with_(**fcm.settings))
+    try:
+        results = await asyncio.gather(
+            *(sender.send(delivery(id=i, user_id=f"user{i % 25}")) for i in range(40))
+        )
+    finally:
+        await sender.close()
+    assert calls == [25]  # one query for all 40 concurrent sends
+    assert [r.outcome for r in results].count("sent") == 35  # user20-24 have no device
+    assert {r.error_code for r in results if r.outcome != "sent"} == {"no_devices"}
+    assert len(fcm.fake.received) == 35
+
+
+async def test_a_failed_device_query_fails_every_waiting_send(hub: Hub, monkeypatch) -> None:
+    from hub.devices import store
+
+    async def broken(db, user_ids):
+        raise ConnectionError("database went away")
+
+    monkeypatch.setattr(store, "list_for_users", broken)
+    sender = build_sender(hub.state)
+    results = await asyncio.gather(
+        *(sender.send(delivery(user_id=u)) for u in ("a", "b")), return_exceptions=True
+    )
+    assert all(isinstance(r, ConnectionError) for r in results)
+    await sender.close()
