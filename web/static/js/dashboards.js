@@ -159,14 +159,28 @@ function liveRefresh() {
 
 document.addEventListener("hub:message", (ev) => {
   const msg = ev.detail || {};
-  if (msg.channel === "admin:live" || String(msg.type || "").startsWith("admin")) liveRefresh();
+  const type = String(msg.type || "");
+  if (msg.channel === "admin:live" || type.startsWith("admin") || type.startsWith("analytics.")) liveRefresh();
 });
+
+// an API-key session joins admin:live when its socket opens; ask again after reconnects
+document.addEventListener("hub:status", (ev) => {
+  const st = (ev.detail || {}).state;
+  if (state.live && st === "open" && window.hubLive) window.hubLive.subscribe("admin:live");
+  $("#live-state").textContent = state.live ? liveText(st) : "";
+});
+
+function liveText(st) {
+  if (st === "open") return "Live: updating as events arrive";
+  if (st === "closed") return "Live: refreshing every 15 s";
+  return "Live: connecting…";
+}
 
 $("#live-toggle").addEventListener("click", async () => {
   state.live = !state.live;
   const button = $("#live-toggle");
   button.setAttribute("aria-pressed", String(state.live));
-  $("#live-state").textContent = state.live ? "Live: updating as events arrive" : "";
+  $("#live-state").textContent = state.live ? liveText(window.hubLive && window.hubLive.state) : "";
   clearInterval(state.timer);
   if (state.live) {
     const client = await connectLive();

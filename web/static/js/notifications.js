@@ -55,6 +55,7 @@ async function load(reset = false) {
   }
   if (state.loading || state.done) return;
   state.loading = true;
+  list.dataset.state = "loading";
   const gen = state.generation;
   const q = search.value.trim();
   showStatus(statusEl, "Loading…");
@@ -80,7 +81,10 @@ async function load(reset = false) {
     if (gen === state.generation) showStatus(statusEl, `Could not load notifications: ${err.message}`, "error");
     state.done = true;
   } finally {
-    if (gen === state.generation) state.loading = false;
+    if (gen === state.generation) {
+      state.loading = false;
+      list.dataset.state = "ready";
+    }
   }
   // keep filling until the sentinel leaves the viewport
   if (!state.done && gen === state.generation && sentinelVisible()) load();
