@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub.activity.track import track
 from hub.auth import require_user
 from hub.db import Row, ms_to_iso
 from hub.devices import store
@@ -49,10 +50,6 @@ def device_json(row: Row) -> dict[str, Any]:
 
 
 async def _track(request: Request, user_id: str, platform: str) -> None:
-    try:
-        from hub.activity.track import track  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:  # the activity feed is optional
-        return
     try:
         await track(
             request.app.state,

@@ -62,11 +62,6 @@ async def remove_dead(db: Database, user_id: str, tokens: list[str]) -> None:
         )
 
 
-async def delete_for_user(db: Database, user_id: str) -> None:
-    """Erase every device of a user (part of deleting the user)."""
-    await db.execute("DELETE FROM devices WHERE user_id = :u", {"u": user_id})
-
-
 async def list_for_users(db: Database, user_ids: list[str]) -> dict[str, list[Row]]:
     """Devices of many users in one query, by user id (users without devices absent)."""
     out: dict[str, list[Row]] = {}

@@ -160,3 +160,29 @@ def test_classify(status, body, dead, transient, code) -> None:
 def test_error_code_ignores_odd_shapes() -> None:
     assert error_code([1]) is None and error_code({"error": "x"}) is None
     assert error_code({"error": {"details": [{"nope": 1}]}}) is None
+
+
+async def test_revoked_access_token_is_refreshed_once(fcm: FCMFixture) -> None:
+    c = client(fcm)
+    try:
+        assert (await c.send(TOKEN, "android", delivery())).ok
+        fcm.fake.issued.clear()  # the service forgets the token: the next call gets 401
+        assert (await c.send(TOKEN, "android", delivery(id=2))).ok
+    finally:
+        await c.close()
+    assert fcm.fake.token_requests == 2 and len(fcm.fake.received) == 2
+
+
+async def test_unreachable_api_and_non_json_answers(fcm: FCMFixture) -> None:
+    closed = client(fcm, fcm_url="http://127.0.0.1:9")
+    try:
+        down = await closed.send(TOKEN, "android", delivery())
+    finally:
+        await closed.close()
+    assert down.transient and down.code == "fcm_connection"
+    odd = client(fcm, fcm_url=fcm.settings["fcm_url"] + "/elsewhere")
+    try:
+        text_404 = await odd.send(TOKEN, "android", delivery())
+    finally:
+        await odd.close()
+    assert text_404.code == "fcm_status_404"  # aiohttp's plain-text 404, not FCM JSON

@@ -84,3 +84,30 @@ async def test_authentication_required_everywhere(hub: Hub) -> None:
     # an API key is not an end user
     key = await hub.key("notify")
     assert (await hub.client.get("/api/devices", headers=key)).status_code == 403
+
+
+async def test_registration_is_in_the_activity_feed(hub: Hub) -> None:
+    alice = hub.user("alice")
+    r = await hub.client.post(
+        "/api/devices", json={"platform": "android", "token": ANDROID}, headers=alice
+    )
+    assert r.status_code == 201
+    items = (await hub.client.get("/api/activities", headers=alice)).json()["items"]
+    [item] = [i for i in items if i["title"] == "Device registered"]
+    assert item["activity_type"] == "settings" and item["action"] == "created"
+    assert item["resource_type"] == "device" and item["metadata"] == {"platform": "android"}
+    assert ANDROID not in str(item)  # the token itself stays out of the feed
+
+
+async def test_a_failing_activity_record_does_not_undo_registration(hub: Hub, monkeypatch) -> None:
+    import hub.devices.api as api
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("activity store down")
+
+    monkeypatch.setattr(api, "track", broken)
+    r = await hub.client.post(
+        "/api/devices", json={"platform": "web", "token": ANDROID}, headers=hub.user("alice")
+    )
+    assert r.status_code == 201
+    assert await hub.db.fetch_val("SELECT COUNT(*) FROM devices") == 1
