@@ -16,6 +16,7 @@ from hub.activity.models import (
     ExportIn,
     Filters,
     ListQuery,
+    check_resource_id,
     check_type,
     to_json,
 )
@@ -117,9 +118,9 @@ async def create_activities(request: Request) -> JSONResponse:
     rows, replayed = await service.record(request.app.state, items, principal.key_id, batch_key)
     status = 200 if all(replayed) else 201
     if "activities" not in data:
-        return JSONResponse(
-            {"activity": to_json(rows[0]), "replayed": replayed[0]}, status_code=status
-        )
+        # no row: a replay whose activity was erased since (the user was deleted)
+        activity = to_json(rows[0]) if rows else None
+        return JSONResponse({"activity": activity, "replayed": not rows or replayed[0]}, status)
     return JSONResponse(
         {
             "count": len(rows),
@@ -184,14 +185,19 @@ async def resource_activities(request: Request) -> JSONResponse:
     principal = await require_user(request)
     query = parse_query(request, ListQuery)
     rtype = request.path_params["resource_type"]
-    try:
-        check_type(rtype)
-    except ValueError as exc:
-        raise Invalid.field("resource_type", str(exc)) from None
+    rid = request.path_params["resource_id"]
+    for name, value, check in (
+        ("resource_type", rtype, check_type),
+        ("resource_id", rid, check_resource_id),
+    ):
+        try:
+            check(value)
+        except ValueError as exc:
+            raise Invalid.field(name, str(exc)) from None
     assert principal.user_id is not None
     where = where_for(principal.user_id, query)
     where.resource_types = [rtype]
-    where.resource_id = request.path_params["resource_id"]
+    where.resource_id = rid
     return await _page(request, where, query)
 
 

@@ -239,3 +239,16 @@ async def test_keys_expire_after_24_hours(hub: Hub, post: Any, make: Make) -> No
     # and the renewed key guards the new activity from now on
     third = await post(make(idempotency_key="old"))
     assert third.status_code == 200 and third.json()["activity"]["id"] == body["ids"][0]
+
+
+async def test_a_replay_after_the_activity_was_erased_creates_nothing(
+    hub: Hub, post: Any, make: Make
+) -> None:
+    first = (await post(make(idempotency_key="gone"))).json()["activity"]
+    await hub.db.execute("DELETE FROM activities WHERE id = :i", {"i": first["id"]})
+    again = await post(make(idempotency_key="gone"))
+    assert again.status_code == 200
+    assert again.json() == {"activity": None, "replayed": True}
+    r = await post({"activities": [make(idempotency_key="gone"), make(title="fresh")]})
+    assert r.status_code == 201 and r.json()["count"] == 1 and r.json()["created"] == 1
+    assert await hub.db.fetch_val("SELECT COUNT(*) FROM activities") == 1

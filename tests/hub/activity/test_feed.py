@@ -151,6 +151,7 @@ async def test_a_bare_date_to_includes_that_whole_day(hub: Hub) -> None:
         ({"cursor": "MTox", "skip": "3"}, "skip"),
         ({"q": "a b c d e f g h i"}, "q"),
         ({"sort": "asc"}, "sort"),
+        ({"activity_type": ",".join(f"t{n}" for n in range(21))}, "activity_type"),
     ],
 )
 async def test_bad_filters_answer_422_naming_the_field(
@@ -226,3 +227,5 @@ async def test_resource_view_lists_one_resource_with_filters_and_paging(hub: Hub
     assert [a["id"] for a in r.json()["items"]] == [inv[0]]
     r = await hub.client.get("/api/activities/resource/Bad%20Type/1", headers=headers)
     assert r.status_code == 422 and "resource_type" in r.json()["error"]["fields"]
+    r = await hub.client.get("/api/activities/resource/invoice/" + "x" * 201, headers=headers)
+    assert r.status_code == 422 and "resource_id" in r.json()["error"]["fields"]
