@@ -53,7 +53,18 @@ def check_ip(value: str | None) -> str | None:
         raise ValueError("not an IPv4 or IPv6 address") from None
 
 
-class ActivityIn(BaseModel):
+class NoNul(BaseModel):
+    """Postgres text cannot hold NUL: refuse it in every string field (422, not a 500)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, v: Any) -> Any:
+        if isinstance(v, str) and "\x00" in v:
+            raise ValueError("must not contain NUL characters")
+        return v
+
+
+class ActivityIn(NoNul):
     """One activity as a producer posts it (and as track() records it)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -108,7 +119,7 @@ class BatchIn(BaseModel):
     activities: list[ActivityIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
-class Filters(BaseModel):
+class Filters(NoNul):
     """What a list or an export is narrowed to (all optional, combined with AND)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -164,7 +164,10 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     """(created_at, id) from a cursor; ValueError when it is not one of ours."""
     padded = cursor + "=" * (-len(cursor) % 4)
     created_at, activity_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":")
-    return int(created_at), int(activity_id)
+    pair = int(created_at), int(activity_id)
+    if not all(0 <= v < 2**63 for v in pair):  # a BIGINT, or the database would refuse it
+        raise ValueError("cursor out of range")
+    return pair
 
 
 @dataclass

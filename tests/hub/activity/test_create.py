@@ -252,3 +252,13 @@ async def test_a_replay_after_the_activity_was_erased_creates_nothing(
     r = await post({"activities": [make(idempotency_key="gone"), make(title="fresh")]})
     assert r.status_code == 201 and r.json()["count"] == 1 and r.json()["created"] == 1
     assert await hub.db.fetch_val("SELECT COUNT(*) FROM activities") == 1
+
+
+async def test_nul_characters_are_refused_not_a_server_error(
+    hub: Hub, post: Any, make: Make
+) -> None:
+    for field in ("title", "description", "user_agent", "idempotency_key"):
+        r = await post(make(**{field: "a\x00b"}))
+        assert r.status_code == 422 and field in r.json()["error"]["fields"], field
+    r = await hub.client.get("/api/activities", params={"q": "a\x00"}, headers=hub.user("a"))
+    assert r.status_code == 422 and "q" in r.json()["error"]["fields"]
