@@ -155,3 +155,17 @@ async def test_export_rejects_bad_format_and_filters(hub: Hub) -> None:
     assert r.status_code == 422 and "filters.status" in r.json()["error"]["fields"]
     r = await _export(hub, {"filters": {"date_from": "soon"}})
     assert r.status_code == 422 and "filters.date_from" in r.json()["error"]["fields"]
+
+
+async def test_export_with_a_session_cookie_needs_the_csrf_token(hub: Hub) -> None:
+    r = await hub.client.post("/api/auth/session", json={"token": hub.token("alice")})
+    csrf = r.json()["csrf_token"]
+    r = await hub.client.post("/api/activities/export", json={"format": "json"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "csrf_failed"
+    r = await hub.client.post(
+        "/api/activities/export", json={"format": "json"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert r.status_code == 200
+    assert [a["activity_type"] for a in r.json()] == ["login"]
+    # reading with the cookie needs no token
+    assert (await hub.client.get("/api/activities")).json()["total"] == 1
