@@ -5,6 +5,7 @@ from __future__ import annotations
 from hub.db import Database, Row, now_ms
 
 PLATFORMS = ("ios", "android", "web")
+MAX_PER_USER = 20  # a user's devices beyond the newest 20 are dropped on registration
 
 _COLUMNS = "token, user_id, platform, app, created_at, updated_at"
 
@@ -16,6 +17,23 @@ async def register(db: Database, user_id: str, platform: str, token: str, app: s
     restarts when the owner changes because it is a new registration for them.
     """
     now = now_ms()
+    async with db.transaction():
+        await _upsert(db, user_id, platform, token, app, now)
+        # keep the newest few: a push fans out to every device of the user
+        await db.execute(
+            "DELETE FROM devices WHERE user_id = :u AND token <> :t AND token NOT IN"
+            " (SELECT token FROM devices WHERE user_id = :u"
+            "  ORDER BY token = :t DESC, updated_at DESC, token LIMIT :keep)",
+            {"u": user_id, "t": token, "keep": MAX_PER_USER},
+        )
+        row = await db.fetch_one(f"SELECT {_COLUMNS} FROM devices WHERE token = :t", {"t": token})
+    assert row is not None
+    return row
+
+
+async def _upsert(
+    db: Database, user_id: str, platform: str, token: str, app: str | None, now: int
+) -> None:
     await db.execute(
         "INSERT INTO devices (token, user_id, platform, app, created_at, updated_at)"
         " VALUES (:token, :user_id, :platform, :app, :now, :now)"
@@ -26,9 +44,6 @@ async def register(db: Database, user_id: str, platform: str, token: str, app: s
         " app = excluded.app, updated_at = excluded.updated_at",
         {"token": token, "user_id": user_id, "platform": platform, "app": app, "now": now},
     )
-    row = await db.fetch_one(f"SELECT {_COLUMNS} FROM devices WHERE token = :t", {"t": token})
-    assert row is not None
-    return row
 
 
 async def list_for_user(db: Database, user_id: str) -> list[Row]:

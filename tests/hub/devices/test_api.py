@@ -111,3 +111,21 @@ async def test_a_failing_activity_record_does_not_undo_registration(hub: Hub, mo
     )
     assert r.status_code == 201
     assert await hub.db.fetch_val("SELECT COUNT(*) FROM devices") == 1
+
+
+async def test_only_the_newest_devices_are_kept(hub: Hub) -> None:
+    from hub.devices.store import MAX_PER_USER
+
+    alice = hub.user("alice")
+    tokens = [f"android:tok-{i:03d}" for i in range(MAX_PER_USER + 3)]
+    for token in tokens:
+        r = await hub.client.post(
+            "/api/devices", json={"platform": "android", "token": token}, headers=alice
+        )
+        assert r.status_code == 201
+    listed = {
+        d["token"] for d in (await hub.client.get("/api/devices", headers=alice)).json()["devices"]
+    }
+    assert len(listed) == MAX_PER_USER
+    assert tokens[-1] in listed  # the one just registered always stays
+    assert tokens[0] not in listed
