@@ -91,7 +91,7 @@ class FakeAPNs:
     team_id: str
     key_id: str
     topic: str
-    # token -> (status, reason): e.g. {"dead": (400, "BadDeviceToken")}
+    # token -> (status, reason): e.g. {"dead": (400, "BadDeviceToken")}; status 0 = no answer
     answers: dict[str, tuple[int, str]] = field(default_factory=dict)
     received: list[Received] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)  # why requests were refused
@@ -216,6 +216,8 @@ class _H2Server(asyncio.Protocol):
     def _respond(self, stream_id: int) -> None:
         headers, body = self.streams.pop(stream_id)
         status, out = self.fake.answer(headers, bytes(body))
+        if status == 0:  # told to hang: never answer this stream
+            return
         response = [(":status", str(status)), ("apns-id", headers.get("apns-id", ""))]
         if out is None:
             self.conn.send_headers(stream_id, response, end_stream=True)

@@ -137,3 +137,13 @@ async def test_unreachable_server_is_transient_and_bad_config_is_reported(
 def test_classify(status: str, reason: str | None, dead: bool, transient: bool, code) -> None:
     r = classify("t", status, reason)
     assert (r.ok, r.dead, r.transient, r.code) == (status == "200", dead, transient, code)
+
+
+async def test_no_answer_times_out_as_transient(apns: APNsFixture) -> None:
+    apns.fake.answers = {TOKEN: (0, "")}
+    c = APNsClient(Settings(secret_key="x", **apns.settings), timeout=0.3)
+    try:
+        result = await c.send(TOKEN, delivery())
+    finally:
+        await c.close()
+    assert result.transient and result.code == "apns_timeout"
