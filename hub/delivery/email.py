@@ -15,8 +15,9 @@ import logging
 import os
 import secrets
 import time
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from dataclasses import dataclass
+from email.utils import formatdate, parseaddr
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -25,15 +26,33 @@ import aiosmtplib
 
 from hub.delivery.base import Delivery, SendResult
 from hub.delivery.email_templates import absolute, choose, render
+from hub.delivery.mime import compose
 from hub.delivery.unsubscribe import make_token, unsubscribe_url
 from hub.settings import Settings, obscure_url
 
 log = logging.getLogger("hub.delivery.email")
 
-POOL_SIZE = 4
+POOL_SIZE = 8  # connections per process; ?pool=N in the URL changes it
 
 
-def build_message(delivery: Delivery, settings: Settings) -> EmailMessage:
+@dataclass(frozen=True)
+class Outgoing:
+    """One composed message: envelope sender and recipient, and the bytes."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    message_id: str
+
+
+@lru_cache(maxsize=8)
+def _envelope(email_from: str) -> tuple[str, str]:
+    """(envelope sender, Message-ID domain) from HUB_EMAIL_FROM."""
+    address = parseaddr(email_from)[1] or "hub@localhost"
+    return address, address.rpartition("@")[2] or "localhost"
+
+
+def build_message(delivery: Delivery, settings: Settings) -> Outgoing:
     """The complete message for one delivery (pure apart from the clock)."""
     base = settings.base_url
     extra = delivery.extra or {}
@@ -58,21 +77,26 @@ def build_message(delivery: Delivery, settings: Settings) -> EmailMessage:
             "locale": extra.get("locale"),
         },
     )
-    from_domain = parseaddr(settings.email_from)[1].rpartition("@")[2] or "localhost"
-    msg = EmailMessage()
-    msg["Subject"] = rendered.subject
-    msg["From"] = settings.email_from
-    msg["To"] = delivery.address or ""
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = make_msgid(idstring=f"d{delivery.id}", domain=from_domain)
-    msg["List-Unsubscribe"] = f"<{unsub}>"
-    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg["X-Hub-Delivery-Id"] = str(delivery.id)
-    msg["X-Hub-Category"] = delivery.category
-    msg["X-Hub-Template"] = rendered.template
-    msg.set_content(rendered.text)
-    msg.add_alternative(rendered.html, subtype="html")
-    return msg
+    envelope_from, domain = _envelope(settings.email_from)
+    message_id = f"<{time.time_ns()}.d{delivery.id}.{secrets.token_hex(4)}@{domain}>"
+    recipient = delivery.address or ""
+    data = compose(
+        [
+            ("Subject", rendered.subject),
+            ("From", settings.email_from),
+            ("To", recipient),
+            ("Date", formatdate(usegmt=True)),
+            ("Message-ID", message_id),
+            ("List-Unsubscribe", f"<{unsub}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("X-Hub-Delivery-Id", str(delivery.id)),
+            ("X-Hub-Category", delivery.category),
+            ("X-Hub-Template", rendered.template),
+        ],
+        rendered.text,
+        rendered.html,
+    )
+    return Outgoing(envelope_from, recipient, data, message_id)
 
 
 def classify(exc: BaseException) -> SendResult:
@@ -111,10 +135,10 @@ class FileTransport:
         os.replace(tmp, path)
         return path
 
-    async def deliver(self, msg: EmailMessage, recipient: str, delivery_id: int) -> SendResult:
+    async def deliver(self, msg: Outgoing, delivery_id: int) -> SendResult:
         name = f"{time.time_ns()}-{delivery_id}-{secrets.token_hex(3)}.eml"
-        path = await asyncio.to_thread(self._write, name, msg.as_bytes())
-        return SendResult.ok("sent", file=str(path), message_id=msg["Message-ID"])
+        path = await asyncio.to_thread(self._write, name, msg.data)
+        return SendResult.ok("sent", file=str(path), message_id=msg.message_id)
 
     async def close(self) -> None:
         return None
@@ -153,7 +177,7 @@ class SmtpTransport:
         self._all.add(client)
         return client
 
-    async def deliver(self, msg: EmailMessage, recipient: str, delivery_id: int) -> SendResult:
+    async def deliver(self, msg: Outgoing, delivery_id: int) -> SendResult:
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else self._client()
             keep = True
@@ -162,8 +186,8 @@ class SmtpTransport:
                     try:
                         if not client.is_connected:
                             await client.connect()
-                        _, response = await client.send_message(msg, recipients=[recipient])
-                        return SendResult.ok("sent", smtp=response, message_id=msg["Message-ID"])
+                        _, response = await client.sendmail(msg.sender, [msg.recipient], msg.data)
+                        return SendResult.ok("sent", smtp=response, message_id=msg.message_id)
                     except aiosmtplib.SMTPServerDisconnected:
                         # a kept-open connection the server dropped: one fresh try
                         client.close()
@@ -200,8 +224,11 @@ class EmailSender:
     async def send(self, delivery: Delivery) -> SendResult:
         if not delivery.address:
             return SendResult.suppressed("no_address", "the user has no email address")
-        msg = build_message(delivery, self.settings)
-        return await self.transport.deliver(msg, delivery.address, delivery.id)
+        try:
+            msg = build_message(delivery, self.settings)
+        except ValueError as exc:  # a header that cannot be written (CR/LF in it)
+            return SendResult.fail("invalid_message", str(exc))
+        return await self.transport.deliver(msg, delivery.id)
 
     async def close(self) -> None:
         await self.transport.close()
@@ -212,7 +239,8 @@ def transport_from_url(url: str) -> Any:
     if scheme == "file":
         return FileTransport(Path(unquote(urlsplit(url).path)))
     if scheme in ("smtp", "smtps"):
-        return SmtpTransport(url)
+        pool = parse_qs(urlsplit(url).query).get("pool", [str(POOL_SIZE)])[-1]
+        return SmtpTransport(url, pool_size=max(1, int(pool)) if pool.isdigit() else POOL_SIZE)
     raise ValueError(f"unsupported email URL scheme: {obscure_url(url)}")
 
 

@@ -75,28 +75,53 @@ def decide(
     return Outcome("failed", "failed")
 
 
+NOTE_COLUMNS = "n.title, n.body, n.link, n.data, n.created_at AS n_created_at"
+
+
 async def claim(db: Database, limit: int, now: int, lease_ms: int) -> list[dict[str, Any]]:
-    """Take up to `limit` due rows for this worker (status → sending)."""
-    values = {"now": now, "lease": now + lease_ms, "n": limit}
+    """Take up to `limit` due rows for this worker (status → sending).
+
+    Each row comes with its notification's title, body, link, data and
+    n_created_at (NULL for digest emails).
+    """
     if db.is_postgres:
+        cols = ", ".join(f"d.{c.strip()}" for c in ROW_COLUMNS.split(","))
         async with db.transaction():
-            return await db.fetch_all(
-                "UPDATE deliveries d SET status = 'sending', attempts = d.attempts + 1,"
-                " next_attempt_at = :lease, updated_at = :now"
-                f" FROM (SELECT id FROM deliveries WHERE {DUE}"
-                " ORDER BY next_attempt_at LIMIT :n FOR UPDATE SKIP LOCKED) c"
-                " WHERE d.id = c.id RETURNING "
-                + ", ".join(f"d.{c.strip()}" for c in ROW_COLUMNS.split(",")),
-                values,
+            # one round trip: claim and read the notifications in the same statement
+            records = await db.raw_connection().fetch(
+                "WITH c AS (UPDATE deliveries d SET status = 'sending',"
+                " attempts = d.attempts + 1, next_attempt_at = $2, updated_at = $1"
+                " FROM (SELECT id FROM deliveries WHERE status IN ('pending', 'deferred',"
+                " 'sending') AND digest_period IS NULL AND next_attempt_at <= $1"
+                " ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) due"
+                f" WHERE d.id = due.id RETURNING {cols})"
+                f" SELECT c.*, {NOTE_COLUMNS} FROM c"
+                " LEFT JOIN notifications n ON n.id = c.notification_id",
+                now,
+                now + lease_ms,
+                limit,
             )
+            return [dict(r) for r in records]
     async with db.transaction():
-        return await db.fetch_all(
+        rows = await db.fetch_all(
             "UPDATE deliveries SET status = 'sending', attempts = attempts + 1,"
             " next_attempt_at = :lease, updated_at = :now"
             f" WHERE id IN (SELECT id FROM deliveries WHERE {DUE}"
             f" ORDER BY next_attempt_at LIMIT :n) RETURNING {ROW_COLUMNS}",
-            values,
+            {"now": now, "lease": now + lease_ms, "n": limit},
         )
+        ids = sorted({r["notification_id"] for r in rows if r["notification_id"]})
+        notes: dict[int, dict[str, Any]] = {}
+        if ids:
+            params = {f"i{n}": v for n, v in enumerate(ids)}
+            marks = ", ".join(f":i{n}" for n in range(len(ids)))
+            for n in await db.fetch_all(
+                f"SELECT n.id, {NOTE_COLUMNS} FROM notifications n WHERE n.id IN ({marks})",
+                params,
+            ):
+                notes[n.pop("id")] = n
+    empty = {"title": None, "body": None, "link": None, "data": None, "n_created_at": None}
+    return [{**r, **notes.get(r["notification_id"], empty)} for r in rows]
 
 
 @dataclass
@@ -104,6 +129,29 @@ class Finished:
     row: dict[str, Any]  # the claimed row
     result: SendResult
     created_at: int  # when the notification was created (for latency)
+
+
+UPDATE_SQL = (
+    "UPDATE deliveries SET status = :status, next_attempt_at = :next,"
+    " last_error = :err, error_code = :code, updated_at = :now,"
+    " sent_at = COALESCE(:sent, sent_at)"
+    " WHERE id = :id AND status = 'sending' AND attempts = :attempts"
+)
+UPDATE_ORDER = ("status", "next", "err", "code", "now", "sent", "id", "attempts")
+
+
+async def _update_many(db: Database, updates: list[dict[str, Any]]) -> None:
+    if db.is_postgres:
+        # asyncpg's executemany is one prepared statement, pipelined
+        sql = UPDATE_SQL
+        for i, name in enumerate(UPDATE_ORDER, 1):
+            sql = sql.replace(f":{name}", f"${i}", 1)
+        sql = sql.replace("COALESCE($6, sent_at)", "COALESCE($6::bigint, sent_at)")
+        await db.raw_connection().executemany(
+            sql, [tuple(u[k] for k in UPDATE_ORDER) for u in updates]
+        )
+    else:
+        await db.execute_many(UPDATE_SQL, updates)
 
 
 async def finish(
@@ -157,13 +205,7 @@ async def finish(
             )
         )
     async with db.transaction():
-        await db.execute_many(
-            "UPDATE deliveries SET status = :status, next_attempt_at = :next,"
-            " last_error = :err, error_code = :code, updated_at = :now,"
-            " sent_at = COALESCE(:sent, sent_at)"
-            " WHERE id = :id AND status = 'sending' AND attempts = :attempts",
-            updates,
-        )
+        await _update_many(db, updates)
         for address in sorted(set(bounced)):
             await suppress(db, address, "smtp_5xx", now)
         events += await _finish_digests(db, digests, now)
@@ -230,6 +272,12 @@ async def suppressed_addresses(db: Database, addresses: list[str]) -> set[str]:
     wanted = sorted({a.lower() for a in addresses if a})
     if not wanted:
         return set()
+    if db.is_postgres:
+        async with db.transaction():
+            records = await db.raw_connection().fetch(
+                "SELECT address FROM email_suppressions WHERE address = ANY($1::text[])", wanted
+            )
+        return {r["address"] for r in records}
     params = {f"a{n}": v for n, v in enumerate(wanted)}
     marks = ", ".join(f":a{n}" for n in range(len(wanted)))
     rows = await db.fetch_all(

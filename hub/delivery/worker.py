@@ -29,10 +29,10 @@ log = logging.getLogger("hub.delivery.worker")
 SEND_CONCURRENCY = 64  # sends in flight per worker
 
 
-def to_delivery(row: dict[str, Any], notification: dict[str, Any] | None) -> Delivery:
+def to_delivery(row: dict[str, Any]) -> Delivery:
+    """A claimed row (with its notification's columns) as the senders see it."""
     extra = json.loads(row["extra"]) if row.get("extra") else {}
-    n = notification or {}
-    data = n.get("data")
+    data = row.get("data")
     if isinstance(data, str):
         data = json.loads(data)
     return Delivery(
@@ -42,26 +42,14 @@ def to_delivery(row: dict[str, Any], notification: dict[str, Any] | None) -> Del
         channel=row["channel"],
         attempts=row["attempts"] - 1,
         category=row["category"],
-        title=n.get("title", ""),
-        body=n.get("body", ""),
-        link=n.get("link"),
+        title=row.get("title") or "",
+        body=row.get("body") or "",
+        link=row.get("link"),
         priority=row["priority"],
         data=data,
         address=row["address"],
         extra=extra,
     )
-
-
-async def load_notifications(db: Database, ids: list[int]) -> dict[int, dict[str, Any]]:
-    if not ids:
-        return {}
-    params = {f"i{n}": v for n, v in enumerate(ids)}
-    marks = ", ".join(f":i{n}" for n in range(len(ids)))
-    rows = await db.fetch_all(
-        f"SELECT id, title, body, link, data, created_at FROM notifications WHERE id IN ({marks})",
-        params,
-    )
-    return {r["id"]: r for r in rows}
 
 
 class Worker:
@@ -104,21 +92,13 @@ class Worker:
         rows = await queue.claim(db, s.delivery_batch_size, now_ms(), int(s.delivery_lease * 1000))
         if not rows:
             return 0
-        notifications = await load_notifications(
-            db, sorted({r["notification_id"] for r in rows if r["notification_id"]})
-        )
-        deliveries = [to_delivery(r, notifications.get(r["notification_id"])) for r in rows]
+        deliveries = [to_delivery(r) for r in rows]
         suppressed = await queue.suppressed_addresses(
             db, [d.address for d in deliveries if d.channel == "email" and d.address]
         )
         results = await asyncio.gather(*(self._send(d, suppressed) for d in deliveries))
         done = [
-            queue.Finished(
-                row,
-                result,
-                notifications.get(row["notification_id"], {}).get("created_at")
-                or row["created_at"],
-            )
+            queue.Finished(row, result, row.get("n_created_at") or row["created_at"])
             for row, result in zip(rows, results, strict=True)
         ]
         await queue.finish(

@@ -1,0 +1,229 @@
+"""Email throughput through the delivery queue on Postgres, to a local SMTP server.
+
+Seeds --n pending email deliveries (one notification each) in a fresh Postgres
+database, then lets a WorkerPool of 1 and 4 workers drain them through the
+real EmailSender (Jinja2 templates, multipart messages, aiosmtplib with kept-open
+connections) while an aiosmtpd server runs in a separate process and counts
+what arrives by X-Hub-Delivery-Id. Checks every row ended `sent` and that the
+server received each delivery exactly once. Prints a table and writes
+bench/results/delivery.json.
+
+    .venv/bin/python bench/delivery.py --n 5000 --workers 1,4
+
+Push throughput has its own script (bench/push.py, same shape); `run_push()`
+below is where it plugs in when both are wanted in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import re
+import secrets
+import sys
+import time
+from collections import Counter
+from multiprocessing.connection import Connection
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hub.db import Database, now_ms  # noqa: E402
+from hub.delivery.email import build_sender  # noqa: E402
+from hub.delivery.worker import WorkerPool  # noqa: E402
+from hub.settings import Settings  # noqa: E402
+
+PG_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+RESULTS = Path(__file__).resolve().parent / "results"
+DELIVERY_ID = re.compile(rb"^X-Hub-Delivery-Id: (\d+)\r?$", re.M)
+
+
+# ---------------------------------------------------------------- the SMTP server's process
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.seen: Counter[int] = Counter()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        match = DELIVERY_ID.search(envelope.content)
+        if match:
+            self.seen[int(match.group(1))] += 1
+        return "250 OK"
+
+
+async def _serve_smtp(conn: Connection) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    handler = Counting()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(handler, hostname="bench.smtp"), "127.0.0.1", 0
+    )
+    conn.send(server.sockets[0].getsockname()[1])
+    while True:
+        command = await loop.run_in_executor(None, conn.recv)
+        if command == "stop":
+            break
+        if command == "reset":
+            handler.seen.clear()
+            conn.send(True)
+            continue
+        conn.send(
+            {
+                "messages": sum(handler.seen.values()),
+                "distinct": len(handler.seen),
+                "duplicates": sum(n - 1 for n in handler.seen.values() if n > 1),
+            }
+        )
+    server.close()
+
+
+def smtp_process(conn: Connection) -> None:
+    asyncio.run(_serve_smtp(conn))
+
+
+# ---------------------------------------------------------------- the queue side
+
+
+async def seed(db: Database, n: int) -> None:
+    """n notifications and one pending email delivery each (bulk, like a big send)."""
+    now = now_ms()
+    async with db.transaction():
+        raw = db.raw_connection()
+        await raw.execute("TRUNCATE deliveries, notifications, outbox RESTART IDENTITY")
+        await raw.execute(
+            "INSERT INTO notifications (user_id, category, title, body, link, priority,"
+            " created_at) SELECT 'u' || i, 'billing', 'Payment received', 'Thanks for paying'"
+            " || i, '/billing/' || i, 'normal', $1 FROM generate_series(1, $2) AS i",
+            now,
+            n,
+        )
+        await raw.execute(
+            "INSERT INTO deliveries (notification_id, user_id, channel, status, category,"
+            " priority, address, attempts, next_attempt_at, created_at, updated_at)"
+            " SELECT id, user_id, 'email', 'pending', category, priority,"
+            " user_id || '@bench.test', 0, $1, $1, $1 FROM notifications",
+            now,
+        )
+
+
+async def drain(db: Database, settings: Settings, workers: int, n: int) -> float:
+    state = SimpleNamespace(db=db, settings=settings)
+    sender = build_sender(state)
+    assert sender is not None
+    pool = WorkerPool(state, workers)
+    started = time.perf_counter()
+    await pool.start({"email": sender})
+    while True:
+        left = await db.fetch_val(
+            "SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending')"
+        )
+        if left == 0:
+            break
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    await pool.stop()
+    await sender.close()
+    return elapsed
+
+
+async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, port: int) -> list:
+    db = Database(db_url)
+    await db.connect()
+    await db.migrate()
+    results = []
+    try:
+        for workers in [int(w) for w in args.workers.split(",")]:
+            await seed(db, args.n)
+            conn.send("reset")
+            conn.recv()
+            settings = Settings(
+                database_url=db_url,
+                secret_key="bench-secret-key-0123456789abcdef",
+                email_url=f"smtp://127.0.0.1:{port}",
+                delivery_workers=workers,
+                delivery_batch_size=args.batch,
+                delivery_poll_interval=0.01,
+                digest_interval=3600,
+                analytics_url="",
+            )
+            elapsed = await drain(db, settings, workers, args.n)
+            conn.send("count")
+            seen = conn.recv()
+            sent = await db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'")
+            events = await db.fetch_val("SELECT COUNT(*) FROM outbox WHERE event = 'sent'")
+            row = {
+                "channel": "email",
+                "workers": workers,
+                "n": args.n,
+                "seconds": round(elapsed, 3),
+                "per_second": round(args.n / elapsed, 1),
+                "rows_sent": sent,
+                "sent_events": events,
+                **seen,
+                "ok": sent == args.n and seen["distinct"] == args.n and seen["duplicates"] == 0,
+            }
+            results.append(row)
+            print(
+                f"email  workers={workers}  {args.n} in {elapsed:.2f} s"
+                f" = {row['per_second']:.0f}/s  received={seen['messages']}"
+                f" duplicates={seen['duplicates']}  rows sent={sent}  ok={row['ok']}",
+                flush=True,
+            )
+    finally:
+        await db.disconnect()
+    return results
+
+
+def run_push(args: argparse.Namespace) -> list:
+    """Push throughput lives in bench/push.py (its fakes need their own setup)."""
+    return []
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    import asyncpg
+
+    name = f"hub_bench_delivery_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(PG_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=smtp_process, args=(child,), daemon=True)
+    proc.start()
+    try:
+        port = parent.recv()
+        results = await run_email(args, db_url, parent, port)
+        results += run_push(args)
+    finally:
+        parent.send("stop")
+        proc.join(5)
+        admin = await asyncpg.connect(PG_URL)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "delivery.json"
+    out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    print(f"wrote {out}")
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    p.add_argument("--n", type=int, default=5000, help="emails per run")
+    p.add_argument("--workers", default="1,4", help="comma-separated worker counts")
+    p.add_argument("--batch", type=int, default=200, help="rows claimed per batch")
+    return asyncio.run(main_async(p.parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
