@@ -100,6 +100,7 @@ class FCMClient:
         self._fcm: FCMNotification | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._proxies: dict[str, str] = {}
 
     @property
     def configured(self) -> bool:
@@ -126,11 +127,19 @@ class FCMClient:
             )
             if s.fcm_url:
                 fcm.FCM_END_POINT_BASE = s.fcm_url.rstrip("/") + "/v1/projects"
+            self._proxies = requests.utils.get_environ_proxies(fcm.FCM_END_POINT_BASE)
             self._fcm = fcm
         return self._fcm
 
     def _post(self, fcm: FCMNotification, payload: bytes) -> requests.Response:
-        return fcm.requests_session.post(fcm.fcm_end_point, data=payload, timeout=self.timeout)
+        session = fcm.requests_session  # one per thread
+        if session.trust_env:
+            # Proxies come from the environment once, at start-up, instead of requests
+            # looking up env and ~/.netrc on every call (a .netrc entry for the host
+            # would even replace the bearer token with Basic auth).
+            session.trust_env = False
+            session.proxies.update(self._proxies)
+        return session.post(fcm.fcm_end_point, data=payload, timeout=self.timeout)
 
     def send_sync(self, token: str, platform: str, delivery: Delivery) -> DeviceResult:
         try:

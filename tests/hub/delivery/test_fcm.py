@@ -186,3 +186,24 @@ async def test_unreachable_api_and_non_json_answers(fcm: FCMFixture) -> None:
     finally:
         await odd.close()
     assert text_404.code == "fcm_status_404"  # aiohttp's plain-text 404, not FCM JSON
+
+
+async def test_proxy_from_the_environment_is_used(fcm: FCMFixture, monkeypatch) -> None:
+    # the token endpoint (127.0.0.1) is reached directly, the API (localhost) through a
+    # proxy that refuses connections: the send must fail on the proxy, transiently
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    api = fcm.settings["fcm_url"].replace("127.0.0.1", "localhost")
+    c = client(fcm, fcm_url=api)
+    try:
+        result = await c.send(TOKEN, "android", delivery())
+    finally:
+        await c.close()
+    assert result.transient and result.code == "fcm_connection"
+    assert fcm.fake.token_requests == 1 and fcm.fake.received == []
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    direct = client(fcm, fcm_url=api)
+    try:
+        assert (await direct.send(TOKEN, "android", delivery())).ok
+    finally:
+        await direct.close()
