@@ -51,7 +51,7 @@ class Live:
             params.setdefault("token", self.hub.token(user))
         query = "&".join(f"{k}={v}" for k, v in params.items())
         url = f"ws://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
-        ws = await websockets.connect(url, open_timeout=5, ping_interval=None)
+        ws = await websockets.connect(url, open_timeout=5, ping_interval=None, close_timeout=1)
         self.sockets.append(ws)
         return ws
 
