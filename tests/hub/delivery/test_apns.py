@@ -147,3 +147,11 @@ async def test_no_answer_times_out_as_transient(apns: APNsFixture) -> None:
     finally:
         await c.close()
     assert result.transient and result.code == "apns_timeout"
+
+
+async def test_apple_hosts_by_default(apns: APNsFixture) -> None:
+    for sandbox, host in ((False, "api.push.apple.com"), (True, "api.development.push.apple.com")):
+        c = client(apns, apns_url="", apns_sandbox=sandbox)
+        protocol = c._get().pool.protocol_class
+        assert (protocol.APNS_SERVER, protocol.APNS_PORT) == (host, 443)
+        await c.close()
