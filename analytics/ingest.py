@@ -20,7 +20,7 @@ import asyncio
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ LEASE_MS = 30_000
 MAX_BACKOFF = 30.0
 LIVE_CHANNEL = "admin:live"
 
-_SELECT_BATCH = f"SELECT {', '.join(EVENT_COLUMNS)} FROM outbox WHERE batch_id = :b ORDER BY id"  # noqa: S608
+_SELECT_BATCH = f"SELECT {', '.join(EVENT_COLUMNS)} FROM outbox WHERE batch_id = ? ORDER BY id"  # noqa: S608
 
 
 @dataclass
@@ -50,29 +50,35 @@ class IngestStats:
     counts: Counter[str] = field(default_factory=Counter)
 
 
-def to_arrow(rows: list[dict[str, Any]]) -> Any:
-    """Pure: outbox rows → an Arrow table in the events table's column layout."""
+def to_arrow(rows: Sequence[Sequence[Any]]) -> Any:
+    """Pure: outbox rows (tuples in EVENT_COLUMNS order) → an Arrow table for the events table."""
     import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if rows:
+        cols = list(zip(*rows, strict=True))
+    else:
+        cols = [() for _ in EVENT_COLUMNS]
+    c = dict(zip(EVENT_COLUMNS, cols, strict=True))
 
     def text(name: str) -> Any:
-        return pa.array([r[name] or "" for r in rows], pa.string())
+        # NULL → '' keeps the ClickHouse columns non-Nullable (faster to scan)
+        return pc.fill_null(pa.array(c[name], pa.string()), "")
 
+    latency = pa.array(c["latency_ms"], pa.int64())
     return pa.table(
         {
-            "event_id": pa.array([str(r["event_id"]) for r in rows], pa.string()),
-            "event_time": pa.array([int(r["event_time"]) for r in rows], pa.timestamp("ms", "UTC")),
+            "event_id": pa.array([str(v) for v in c["event_id"]], pa.string()),
+            "event_time": pa.array(c["event_time"], pa.int64()).cast(pa.timestamp("ms", "UTC")),
             "event": text("event"),
-            "notification_id": pa.array(
-                [int(r["notification_id"] or 0) for r in rows], pa.uint64()
+            "notification_id": pc.fill_null(pa.array(c["notification_id"], pa.int64()), 0).cast(
+                pa.uint64()
             ),
             "user_id": text("user_id"),
             "category": text("category"),
             "channel": text("channel"),
             "priority": text("priority"),
-            "latency_ms": pa.array(
-                [None if r["latency_ms"] is None else max(0, int(r["latency_ms"])) for r in rows],
-                pa.uint32(),
-            ),
+            "latency_ms": pc.max_element_wise(latency, 0).cast(pa.uint32()),
             "error_code": text("error_code"),
             "api_key_id": text("api_key_id"),
             "metadata": text("metadata"),
@@ -159,14 +165,13 @@ class Ingester:
     def token(self, batch_id: int) -> str:
         return f"hub-outbox-{self._epoch}-{batch_id}"
 
-    async def send(self, batch_id: int) -> Counter[str]:
-        """Insert one claimed batch into the store (idempotent), then prune it."""
-        rows = await self.db.fetch_all(_SELECT_BATCH, {"b": batch_id})
-        counts: Counter[str] = Counter(r["event"] for r in rows)
-        if rows:
-            await self.sink.insert_arrow("events", to_arrow(rows), token=self.token(batch_id))
-        await self.prune(batch_id, len(rows))
-        return counts
+    async def read_batch(self, batch_id: int) -> list[Sequence[Any]]:
+        """The rows of a claimed batch as driver tuples (EVENT_COLUMNS order), oldest first."""
+        async with self.db.raw() as raw:
+            if self.db.is_postgres:
+                return list(await raw.fetch(_SELECT_BATCH.replace("?", "$1"), batch_id))
+            cursor = await raw.execute(_SELECT_BATCH, (batch_id,))
+            return list(await cursor.fetchall())
 
     async def prune(self, batch_id: int, n: int) -> None:
         """Drop a confirmed batch from the outbox (only ever after the store said yes)."""
@@ -179,29 +184,55 @@ class Ingester:
             )
 
     async def run_once(self) -> int:
-        """Re-send any claimed batch, then claim and send one new batch; rows sent.
+        """Send claimed batches, then new ones while full batches wait; rows sent.
 
-        Raises SinkError when the store fails; nothing is pruned then.
+        Pipelined: the next batch is claimed and read from the outbox while the
+        store inserts the previous one (two cores, two kinds of work). Raises
+        SinkError when the store fails; a batch is pruned only after its insert
+        returned, so a failure leaves it (and any batch read ahead) claimed for
+        the next round.
         """
         if self.prepare is not None:
             await self.prepare()
         if not await self.acquire_lease():
             return 0
+        queue = await self.claimed_batches()
+        batch_id = queue.pop(0) if queue else await self.claim()
+        if batch_id is None:
+            return 0
+        rows = await self.read_batch(batch_id)
         total = 0
-        batches = await self.claimed_batches()
-        if not batches:
-            new = await self.claim()
-            batches = [new] if new is not None else []
-        for batch_id in batches:
-            counts = await self.send(batch_id)
-            n = sum(counts.values())
-            total += n
+        while True:
+            insert = asyncio.create_task(self._insert(batch_id, rows))
+            next_id: int | None = None
+            next_rows: list[Sequence[Any]] = []
+            try:
+                if queue:
+                    next_id = queue.pop(0)
+                elif len(rows) >= self.batch_size and await self.acquire_lease():
+                    next_id = await self.claim()
+                if next_id is not None:
+                    next_rows = await self.read_batch(next_id)
+            finally:
+                await insert
+            await self.prune(batch_id, len(rows))
+            counts: Counter[str] = Counter(r[2] for r in rows)
+            total += len(rows)
             self.stats.batches += 1
-            self.stats.events += n
+            self.stats.events += len(rows)
             self.stats.counts.update(counts)
             self.stats.last_batch_at = now_ms()
             await self._publish(counts)
-        return total
+            if next_id is None:
+                return total
+            batch_id, rows = next_id, next_rows
+
+    async def _insert(self, batch_id: int, rows: list[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        # the Arrow conversion is CPU work: keep it off the event loop too
+        table = await asyncio.to_thread(to_arrow, rows)
+        await self.sink.insert_arrow("events", table, token=self.token(batch_id))
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Send until the outbox is empty (tests, benchmarks, shutdown)."""

@@ -402,3 +402,43 @@ async def heatmap(
         "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
         "grid": shape_heatmap(await run(sink, plan)),
     }
+
+
+# ---------------------------------------------------------------- Postgres baseline
+
+# The same aggregations written for Postgres over an `events` table with the
+# outbox's columns (event_time as epoch ms), as a user without ClickHouse would
+# run them; bench/analytics.py compares them with the endpoints. $1/$2 = window.
+_PG_WINDOW = "event_time >= $1 AND event_time < $2"
+POSTGRES_BASELINE: dict[str, str] = {
+    "summary": (
+        "SELECT event, count(*), percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP"
+        " (ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL)"
+        f" FROM events WHERE {_PG_WINDOW} GROUP BY event"
+    ),
+    "by-type": f"SELECT category, event, count(*) FROM events WHERE {_PG_WINDOW} GROUP BY 1, 2",
+    "by-method": (
+        "SELECT channel, event, count(*), percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP"
+        " (ORDER BY latency_ms) FILTER (WHERE latency_ms IS NOT NULL)"
+        f" FROM events WHERE {_PG_WINDOW} GROUP BY 1, 2"
+    ),
+    "timeline": (
+        "SELECT event_time / :interval * :interval AS bucket, event, count(*)"
+        f" FROM events WHERE {_PG_WINDOW} GROUP BY 1, 2 ORDER BY 1"
+    ),
+    "funnel": (
+        "SELECT event, count(DISTINCT notification_id) FROM events"
+        f" WHERE {_PG_WINDOW} AND event IN ('created', 'delivered', 'read', 'clicked')"
+        " GROUP BY event"
+    ),
+    "latency": (
+        "SELECT channel, count(*), avg(latency_ms), percentile_cont(ARRAY[0.5, 0.9, 0.95, 0.99])"
+        " WITHIN GROUP (ORDER BY latency_ms) FROM events"
+        f" WHERE {_PG_WINDOW} AND event = 'delivered' AND latency_ms IS NOT NULL GROUP BY channel"
+    ),
+    "heatmap": (
+        "SELECT extract(isodow FROM to_timestamp(event_time / 1000.0) AT TIME ZONE 'UTC'),"
+        " extract(hour FROM to_timestamp(event_time / 1000.0) AT TIME ZONE 'UTC'), count(*)"
+        f" FROM events WHERE {_PG_WINDOW} AND event IN ('read', 'clicked') GROUP BY 1, 2"
+    ),
+}

@@ -111,6 +111,16 @@ class Database:
         """
         return self._db.connection().raw_connection
 
+    @asynccontextmanager
+    async def raw(self) -> AsyncIterator[Any]:
+        """The driver connection (asyncpg/aiosqlite) held for a block, outside a transaction.
+
+        For bulk reads (the analytics ingester): plain driver rows are several
+        times faster than ``fetch_all`` on 100k-row batches.
+        """
+        async with self._db.connection() as conn:
+            yield conn.raw_connection
+
     async def iterate(
         self, sql: str, values: Mapping[str, Any] | None = None
     ) -> AsyncIterator[Row]:

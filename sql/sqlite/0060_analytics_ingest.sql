@@ -4,7 +4,8 @@
 -- batch that was sent but not pruned (crash, timeout) is re-sent with the very
 -- same rows and the same insert_deduplication_token, so ClickHouse drops it.
 ALTER TABLE outbox ADD COLUMN batch_id BIGINT;
-CREATE INDEX outbox_batch ON outbox (batch_id, id);
+-- partial: stamping a batch adds entries instead of moving them in a full index
+CREATE INDEX outbox_batch ON outbox (batch_id) WHERE batch_id IS NOT NULL;
 
 CREATE TABLE analytics_ingest (
     id           INTEGER PRIMARY KEY,       -- always 1

@@ -221,22 +221,9 @@ def test_misc_helpers() -> None:
     assert error_message(RuntimeError("first\nsecond")) == "first"
     assert error_message(RuntimeError("")) == "RuntimeError"
     t = to_arrow(
-        [
-            {
-                "event_id": uuid.UUID(int=1),
-                "event_time": 1000,
-                "event": "read",
-                "notification_id": None,
-                "user_id": None,
-                "category": "c",
-                "channel": None,
-                "priority": None,
-                "latency_ms": -5,
-                "error_code": None,
-                "api_key_id": None,
-                "metadata": None,
-            }
-        ]
+        [(uuid.UUID(int=1), 1000, "read", None, None, "c", None, None, -5, None, None, None)]
     )
     row = t.to_pylist()[0]
     assert row["notification_id"] == 0 and row["user_id"] == "" and row["latency_ms"] == 0
+    assert row["event_id"] == str(uuid.UUID(int=1))
+    assert to_arrow([]).num_rows == 0

@@ -1,0 +1,343 @@
+"""Analytics benchmark: events → outbox → real ingester → chDB → API, and a Postgres baseline.
+
+    .venv/bin/python bench/analytics.py --events 10000000 --days 90
+    .venv/bin/python bench/analytics.py --events 1000000 --no-postgres   # quick
+
+Prints ingest throughput (the real Ingester: claim, read, Arrow, insert with a
+dedup token, prune) and p50/p95 of every analytics endpoint through the HTTP API
+on raw events and on the hourly rollup, then runs the same aggregations in
+Postgres over the same events (as a user without ClickHouse would) and prints
+the ratio. Writes JSON under bench/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics import queries  # noqa: E402
+from analytics.ingest import Ingester  # noqa: E402
+from analytics.migrate import apply_migrations  # noqa: E402
+from analytics.sink import sink_from_url  # noqa: E402
+from hub.db import Database, ms_to_iso  # noqa: E402
+from hub.settings import Settings  # noqa: E402
+
+EVENTS = np.array(
+    ["created", "sent", "delivered", "read", "clicked", "failed", "archived", "deferred"]
+)
+EVENT_P = np.array([0.30, 0.20, 0.19, 0.15, 0.05, 0.02, 0.06, 0.03])
+CATEGORIES = np.array(
+    ["billing", "security", "social", "marketing", "system", "orders", "reminders", "news"]
+)
+CHANNELS = np.array(["in_app", "email", "push", "webhook", "chat"])
+CHANNEL_P = np.array([0.45, 0.25, 0.2, 0.06, 0.04])
+PRIORITIES = np.array(["low", "normal", "high", "critical"])
+ENDPOINTS = ["summary", "by-type", "by-method", "timeline", "funnel", "latency", "heatmap"]
+PG_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/postgres"
+)
+
+
+def chunks(n: int, days: int, end_ms: int, seed: int, size: int = 500_000) -> Iterator[dict]:
+    """Deterministic synthetic events in time order, as columns, `size` at a time."""
+    rng = np.random.default_rng(seed)
+    span = days * 86_400_000
+    notifications = max(1, n // 3)
+    done = 0
+    while done < n:
+        k = min(size, n - done)
+        ev = rng.choice(EVENTS, k, p=EVENT_P)
+        lat = np.where(ev == "delivered", rng.gamma(2.0, 400.0, k).astype(np.int64), -1)
+        yield {
+            "event_id": _uuids(rng, k),
+            # in time order, as the outbox receives them
+            "event_time": end_ms
+            - span
+            + np.sort(rng.integers(span * done // n, span * (done + k) // n, k)),
+            "event": ev,
+            "notification_id": rng.integers(1, notifications + 1, k),
+            "user_id": np.char.add("u", rng.integers(0, 50_000, k).astype(str)),
+            "category": rng.choice(CATEGORIES, k),
+            "channel": rng.choice(CHANNELS, k, p=CHANNEL_P),
+            "priority": rng.choice(PRIORITIES, k),
+            "latency_ms": lat,
+            "error_code": np.where(ev == "failed", "smtp_550", ""),
+        }
+        done += k
+
+
+def _uuids(rng: np.random.Generator, k: int) -> list[str]:
+    raw = rng.bytes(16 * k).hex()
+    return [
+        "-".join(
+            (
+                raw[i : i + 8],
+                raw[i + 8 : i + 12],
+                "4" + raw[i + 13 : i + 16],
+                "a" + raw[i + 17 : i + 20],
+                raw[i + 20 : i + 32],
+            )
+        )
+        for i in range(0, 32 * k, 32)
+    ]
+
+
+def rows_of(c: dict) -> Iterator[tuple]:
+    lat = [None if v < 0 else int(v) for v in c["latency_ms"].tolist()]
+    return zip(
+        c["event_id"],
+        c["event_time"].tolist(),
+        c["event"].tolist(),
+        c["notification_id"].tolist(),
+        c["user_id"].tolist(),
+        c["category"].tolist(),
+        c["channel"].tolist(),
+        c["priority"].tolist(),
+        lat,
+        [e or None for e in c["error_code"].tolist()],
+        strict=True,
+    )
+
+
+def fill_outbox(db_path: str, n: int, days: int, end_ms: int, seed: int) -> float:
+    t = time.perf_counter()
+    con = sqlite3.connect(db_path)
+    con.execute("PRAGMA synchronous=OFF")
+    for c in chunks(n, days, end_ms, seed):
+        con.executemany(
+            "INSERT INTO outbox (event_id, event_time, event, notification_id, user_id,"
+            " category, channel, priority, latency_ms, error_code)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows_of(c),
+        )
+        con.commit()
+    con.close()
+    return time.perf_counter() - t
+
+
+def pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
+
+
+async def ingest(settings: Settings, batch: int) -> dict[str, Any]:
+    db = Database(settings.database_url)
+    await db.connect()
+    sink = sink_from_url(settings.analytics_url)
+    await apply_migrations(sink, settings.analytics_ttl_days)
+    ing = Ingester(db, sink, settings.with_(ingest_batch_size=batch))
+    insert_s = 0.0
+    real_insert = sink.insert_arrow
+
+    async def timed(table: str, data: Any, token: str | None = None) -> None:
+        nonlocal insert_s
+        t0 = time.perf_counter()
+        await real_insert(table, data, token=token)
+        insert_s += time.perf_counter() - t0
+
+    sink.insert_arrow = timed  # type: ignore[method-assign]
+    t = time.perf_counter()
+    n = await ing.drain(max_rounds=1_000_000)
+    total = time.perf_counter() - t
+    sink.close()
+    await db.disconnect()
+    return {
+        "events": n,
+        "seconds": round(total, 2),
+        "events_per_s": round(n / total),
+        "sink_insert_seconds": round(insert_s, 2),
+        "sink_events_per_s": round(n / insert_s) if insert_s else None,
+        "batch_size": batch,
+    }
+
+
+async def bench_api(settings: Settings, end_ms: int, days: int, repeat: int) -> dict[str, Any]:
+    import httpx
+
+    from hub.app import create_app
+    from hub.auth import create_api_key
+
+    app = create_app(settings)
+    out: dict[str, Any] = {}
+    async with app.router.lifespan_context(app):
+        _, key = await create_api_key(app.state.db, "bench", ["analytics"])
+        headers = {"Authorization": f"Bearer {key}"}
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
+            for window_days in sorted({days, 7}):
+                start = end_ms - window_days * 86_400_000
+                params = {"from": ms_to_iso(start), "to": ms_to_iso(end_ms + 1)}
+                for source in ("raw", "rollup"):
+                    for ep in ENDPOINTS:
+                        p = {**params, "source": source}
+                        if ep == "timeline":
+                            p["interval"] = "day" if window_days > 30 else "hour"
+                        times = []
+                        for i in range(repeat + 2):
+                            t = time.perf_counter()
+                            r = await c.get(
+                                f"/api/notifications/analytics/{ep}", params=p, headers=headers
+                            )
+                            dt = (time.perf_counter() - t) * 1000
+                            assert r.status_code == 200, r.text
+                            if i >= 2:
+                                times.append(dt)
+                        key_ = f"{window_days}d/{source}/{ep}"
+                        out[key_] = {
+                            "p50": round(pct(times, 0.5), 1),
+                            "p95": round(pct(times, 0.95), 1),
+                        }
+                        print(
+                            f"  {key_:<28} p50 {out[key_]['p50']:>7.1f} ms"
+                            f"  p95 {out[key_]['p95']:>7.1f} ms",
+                            flush=True,
+                        )
+    return out
+
+
+async def bench_postgres(n: int, days: int, end_ms: int, seed: int, repeat: int) -> dict[str, Any]:
+    import asyncpg
+
+    name = f"hub_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(PG_URL)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    con = await asyncpg.connect(url)
+    out: dict[str, Any] = {}
+    try:
+        await con.execute(
+            "CREATE TABLE events (event_id uuid, event_time bigint, event text,"
+            " notification_id bigint, user_id text, category text, channel text, priority text,"
+            " latency_ms integer, error_code text)"
+        )
+        t = time.perf_counter()
+        for c in chunks(n, days, end_ms, seed):
+            await con.copy_records_to_table("events", records=list(rows_of(c)))
+        await con.execute("CREATE INDEX ON events (event_time)")
+        await con.execute("CREATE INDEX ON events (event, event_time)")
+        await con.execute("CREATE INDEX ON events (channel, event, event_time)")
+        await con.execute("VACUUM ANALYZE events")
+        out["load_seconds"] = round(time.perf_counter() - t, 1)
+        print(f"  postgres: loaded {n:,} events with indexes in {out['load_seconds']} s")
+        start = end_ms - days * 86_400_000
+        for ep, sql in queries.POSTGRES_BASELINE.items():
+            q = sql.replace(":interval", str(queries.DAY_MS))
+            times = []
+            for i in range(repeat + 1):
+                t0 = time.perf_counter()
+                await con.fetch(q, start, end_ms + 1)
+                if i >= 1:
+                    times.append((time.perf_counter() - t0) * 1000)
+            out[ep] = {"p50": round(pct(times, 0.5), 1), "p95": round(pct(times, 0.95), 1)}
+            print(
+                f"  postgres {ep:<10} p50 {out[ep]['p50']:>8.1f} ms  p95 {out[ep]['p95']:>8.1f} ms",
+                flush=True,
+            )
+    finally:
+        await con.close()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return out
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--batch", type=int, default=100_000, help="ingest batch size")
+    ap.add_argument("--repeat", type=int, default=20, help="timed runs per endpoint")
+    ap.add_argument("--pg-repeat", type=int, default=5)
+    ap.add_argument("--no-postgres", action="store_true")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
+    args = ap.parse_args()
+
+    work = Path(args.dir or tempfile.mkdtemp(prefix="hub-bench-analytics-"))
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    end_ms = int(time.time() * 1000)
+    settings = Settings(
+        database_url=f"sqlite:///{work}/hub.db",
+        analytics_url=f"chdb://{work}/chdb",
+        secret_key="bench-" + secrets.token_hex(16),
+        run_workers=False,
+        email_url=f"file://{work}/mail",
+    )
+    result: dict[str, Any] = {
+        "events": args.events,
+        "days": args.days,
+        "machine_cores": os.cpu_count(),
+    }
+    db = Database(settings.database_url)
+    await db.connect()
+    await db.migrate()
+    await db.disconnect()
+
+    print(f"generating {args.events:,} events over {args.days} days into the SQLite outbox …")
+    result["outbox_fill_seconds"] = round(
+        fill_outbox(f"{work}/hub.db", args.events, args.days, end_ms, args.seed), 1
+    )
+    print(f"  outbox filled in {result['outbox_fill_seconds']} s")
+
+    print(f"ingesting through the Ingester (batch {args.batch:,}) into chDB …")
+    result["ingest"] = await ingest(settings, args.batch)
+    ing = result["ingest"]
+    print(
+        f"  {ing['events']:,} events in {ing['seconds']} s = {ing['events_per_s']:,} events/s"
+        f" end to end; chDB inserts alone {ing['sink_events_per_s']:,} events/s"
+    )
+
+    sink = sink_from_url(settings.analytics_url)
+    rows = (
+        await sink.query("SELECT (SELECT count() FROM events), (SELECT count() FROM events_hourly)")
+    ).rows
+    sink.close()
+    result["raw_rows"], result["rollup_rows"] = int(rows[0][0]), int(rows[0][1])
+    print(f"  raw rows {result['raw_rows']:,}, hourly rollup rows {result['rollup_rows']:,}")
+
+    print(f"API latency over HTTP (ASGI), {args.repeat} runs each after 2 warm-ups:")
+    result["api"] = await bench_api(settings, end_ms, args.days, args.repeat)
+
+    if not args.no_postgres:
+        print("Postgres baseline (same events, same aggregations, indexed):")
+        pg = await bench_postgres(args.events, args.days, end_ms, args.seed, args.pg_repeat)
+        result["postgres"] = pg
+        print(f"ratio over the {args.days}-day window (Postgres p50 / chDB p50):")
+        ratios = {}
+        for ep in ENDPOINTS:
+            pg50 = pg[ep]["p50"]
+            raw50 = result["api"][f"{args.days}d/raw/{ep}"]["p50"]
+            roll50 = result["api"][f"{args.days}d/rollup/{ep}"]["p50"]
+            ratios[ep] = {"raw": round(pg50 / raw50, 1), "rollup": round(pg50 / roll50, 1)}
+            print(
+                f"  {ep:<10} raw {ratios[ep]['raw']:>6.1f}x   rollup {ratios[ep]['rollup']:>6.1f}x"
+            )
+        result["ratios"] = ratios
+
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"analytics-{args.events}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps(result, indent=2))
+    print(f"written {path}")
+    if not args.dir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
