@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from hub.auth import Principal, authenticate
+from hub.auth import SESSION_COOKIE, Principal, authenticate
 from hub.delivery.base import CHANNELS
 from hub.errors import HubError
 from hub.preferences.routing import FREQUENCIES
@@ -210,10 +210,23 @@ async def admin_sql_page(request: Request) -> Response:
     return await page_for(request, "admin_sql.html", "SQL console", need="admin")
 
 
+async def logout_page(request: Request) -> Response:
+    """
+    summary: Sign out from a page (a plain form post, works before any script runs)
+    tags: [web]
+    responses:
+      303: {description: cookie cleared, sent to /login}
+    """
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
 routes: list[BaseRoute] = [
     Route("/", home, methods=["GET"]),
     Route("/notifications", notifications_page, methods=["GET"]),
     Route("/preferences", preferences_page, methods=["GET"]),
     Route("/activity", activity_page, methods=["GET"]),
     Route("/admin/sql", admin_sql_page, methods=["GET"]),
+    Route("/logout", logout_page, methods=["POST"]),
 ]

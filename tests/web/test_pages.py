@@ -80,6 +80,15 @@ async def test_api_key_sessions_see_only_their_pages(sqlite_hub: Hub) -> None:
     assert "signed in" in r.text and "with API key" in r.text
 
 
+async def test_sign_out_form_clears_the_session(sqlite_hub: Hub) -> None:
+    await sqlite_hub.client.get(f"/login?token={sqlite_hub.token('alice')}")
+    assert (await sqlite_hub.client.get("/notifications")).status_code == 200
+    r = await sqlite_hub.client.post("/logout")
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    r = await sqlite_hub.client.get("/notifications")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
 async def test_a_user_is_refused_the_admin_console(sqlite_hub: Hub) -> None:
     r = await sqlite_hub.client.get("/admin/sql", headers=sqlite_hub.user("alice"))
     assert r.status_code == 403

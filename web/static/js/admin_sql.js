@@ -42,13 +42,15 @@ function fillChartControls(data) {
 
 function drawChart() {
   const box = $("#qchart");
+  const old = $("#qchart-plot");
+  if (old && window.Plotly) window.Plotly.purge(old);
+  clear(box);
   if (!window.Plotly || !result || !result.rows.length || $("#qc-y").value === "") {
-    if (window.Plotly) window.Plotly.purge(box);
-    clear(box);
     box.append(h("p", { class: "muted" }, result ? "No numeric column to chart." : "Run a query to chart it."));
     return;
   }
-  clear(box);
+  const plot = h("div", { id: "qchart-plot", class: "chart-plot" });
+  box.append(plot);
   const xi = Number($("#qc-x").value);
   const yi = Number($("#qc-y").value);
   const type = $("#qc-type").value;
@@ -59,7 +61,7 @@ function drawChart() {
     y: result.rows.map((r) => r[yi]),
     marker: { color: "#0072B2" },
   };
-  window.Plotly.react(box, [trace], {
+  window.Plotly.newPlot(plot, [trace], {
     margin: { l: 56, r: 16, t: 16, b: 64 }, autosize: true,
     xaxis: { title: { text: result.columns[xi].name }, type: "category" },
     yaxis: { title: { text: result.columns[yi].name } },

@@ -96,7 +96,8 @@ function renderKpis(kpis) {
 
 function chartCard(chart) {
   const titleId = `chart-${chart.id}-title`;
-  const plot = h("div", { class: "chart", id: `chart-${chart.id}`, role: "img", "aria-labelledby": titleId });
+  // a figure, not role=img: plotly's toolbar buttons live inside the chart
+  const plot = h("figure", { class: "chart", id: `chart-${chart.id}`, "aria-labelledby": titleId });
   const tableBox = h("div", { class: "table-wrap" });
   const card = h("section", { class: "chart-card", dataset: { chart: chart.id }, "aria-labelledby": titleId },
     h("h2", { id: titleId }, chart.title),

@@ -1,20 +1,10 @@
 // The shared header on every page: sign-out, bell with live unread badge,
 // connection status, the slide-in notification panel, live announcements.
-import { api } from "./api.js";
 import { h, $, clear, announce, toast } from "./dom.js";
 import { fetchUnread, latest, noteItem, showDetail, noteFromMessage, readAll } from "./notes.js";
 
 const body = document.body;
 const isUser = Boolean(body.dataset.user);
-
-// ---------------------------------------------------------------- sign out
-const signout = $("#signout");
-if (signout) {
-  signout.addEventListener("click", async () => {
-    try { await api("/api/auth/logout", { method: "POST" }); } catch { /* leave anyway */ }
-    window.location.assign("/login");
-  });
-}
 
 // ---------------------------------------------------------------- unread badge
 const badge = $("#bell-badge");
