@@ -95,14 +95,38 @@ def _protocol_for(url: str) -> type[APNsTLSClientProtocol]:
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError("HUB_APNS_URL must be https://host[:port]")
 
-    def __init__(self: APNsTLSClientProtocol, *args: Any, **kwargs: Any) -> None:
-        APNsTLSClientProtocol.__init__(self, *args, **kwargs)
+    attrs = {"APNS_SERVER": parts.hostname, "APNS_PORT": parts.port or 443}
+    return type("APNsProtocol", (_FastProtocol,), attrs)
+
+
+class _FastProtocol(APNsTLSClientProtocol):
+    """aioapns' TLS protocol with cheaper framing (same bytes on the wire, fewer syscalls).
+
+    - HPACK literals without Huffman coding (see `_protocol_for`).
+    - Writes coalesced per event-loop turn: aioapns writes (and TLS-encrypts) once
+      per request; the sends a worker starts together now leave in one write.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         setattr(  # noqa: B010 - replacing a bound method on this connection only
             self.conn.encoder, "encode", partial(self.conn.encoder.encode, huffman=False)
         )
+        self._flush_scheduled = False
 
-    attrs = {"APNS_SERVER": parts.hostname, "APNS_PORT": parts.port or 443, "__init__": __init__}
-    return type("APNsProtocol", (APNsTLSClientProtocol,), attrs)
+    def flush(self) -> None:
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.loop.call_soon(self._write_out)
+
+    def _write_out(self) -> None:
+        self._flush_scheduled = False
+        if self.transport is None or self.transport.is_closing():
+            return
+        self.refresh_inactivity_timer()
+        data = self.conn.data_to_send()
+        if data:
+            self.transport.write(data)
 
 
 async def _quiet(request: NotificationRequest, result: Any) -> None:
