@@ -22,6 +22,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import resource
 import secrets
 import sys
 import time
@@ -64,9 +65,7 @@ async def _serve_smtp(conn: Connection) -> None:
 
     handler = Counting()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(handler, hostname="bench.smtp"), "127.0.0.1", 0
-    )
+    server = await loop.create_server(lambda: SMTP(handler, hostname="bench.smtp"), "127.0.0.1", 0)
     conn.send(server.sockets[0].getsockname()[1])
     while True:
         command = await loop.run_in_executor(None, conn.recv)
@@ -78,6 +77,7 @@ async def _serve_smtp(conn: Connection) -> None:
             continue
         conn.send(
             {
+                "server_cpu_s": round(time.process_time(), 3),
                 "messages": sum(handler.seen.values()),
                 "distinct": len(handler.seen),
                 "duplicates": sum(n - 1 for n in handler.seen.values() if n > 1),
@@ -120,6 +120,8 @@ async def drain(db: Database, settings: Settings, workers: int, n: int) -> float
     sender = build_sender(state)
     assert sender is not None
     pool = WorkerPool(state, workers)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = time.process_time()
     started = time.perf_counter()
     await pool.start({"email": sender})
     while True:
@@ -130,6 +132,9 @@ async def drain(db: Database, settings: Settings, workers: int, n: int) -> float
             break
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
+    drain.cpu = time.process_time() - cpu  # type: ignore[attr-defined]
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    drain.sys = after.ru_stime - usage.ru_stime  # type: ignore[attr-defined]
     await pool.stop()
     await sender.close()
     return elapsed
@@ -143,6 +148,8 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
             await seed(db, args.n)
+            conn.send("count")
+            before = conn.recv()["server_cpu_s"]
             conn.send("reset")
             conn.recv()
             settings = Settings(
@@ -158,6 +165,7 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
             elapsed = await drain(db, settings, workers, args.n)
             conn.send("count")
             seen = conn.recv()
+            seen["server_cpu_s"] = round(seen["server_cpu_s"] - before, 3)
             sent = await db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'")
             events = await db.fetch_val("SELECT COUNT(*) FROM outbox WHERE event = 'sent'")
             row = {
@@ -166,6 +174,9 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
                 "n": args.n,
                 "seconds": round(elapsed, 3),
                 "per_second": round(args.n / elapsed, 1),
+                "worker_cpu_ms_per_email": round(drain.cpu * 1000 / args.n, 3),  # type: ignore[attr-defined]
+                "worker_sys_ms_per_email": round(drain.sys * 1000 / args.n, 3),  # type: ignore[attr-defined]
+                "server_cpu_ms_per_email": round(seen["server_cpu_s"] * 1000 / args.n, 3),
                 "rows_sent": sent,
                 "sent_events": events,
                 **seen,
@@ -175,7 +186,10 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
             print(
                 f"email  workers={workers}  {args.n} in {elapsed:.2f} s"
                 f" = {row['per_second']:.0f}/s  received={seen['messages']}"
-                f" duplicates={seen['duplicates']}  rows sent={sent}  ok={row['ok']}",
+                f" duplicates={seen['duplicates']}  rows sent={sent}  ok={row['ok']}"
+                f"  cpu/email: workers {row['worker_cpu_ms_per_email']} ms"
+                f" (kernel {row['worker_sys_ms_per_email']}),"
+                f" smtp server {row['server_cpu_ms_per_email']} ms",
                 flush=True,
             )
     finally:

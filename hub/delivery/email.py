@@ -186,8 +186,15 @@ class SmtpTransport:
                     try:
                         if not client.is_connected:
                             await client.connect()
-                        _, response = await client.sendmail(msg.sender, [msg.recipient], msg.data)
-                        return SendResult.ok("sent", smtp=response, message_id=msg.message_id)
+                        # mail/rcpt/data rather than sendmail(): sendmail parses every
+                        # address twice more, a tenth of the CPU of a send; on an error
+                        # the connection is dropped, so no RSET is needed
+                        await client.mail(msg.sender)
+                        await client.rcpt(msg.recipient)
+                        response = await client.data(msg.data)
+                        return SendResult.ok(
+                            "sent", smtp=response.message, message_id=msg.message_id
+                        )
                     except aiosmtplib.SMTPServerDisconnected:
                         # a kept-open connection the server dropped: one fresh try
                         client.close()

@@ -7,6 +7,7 @@ one-click endpoint works without a login and cannot be forged.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -16,6 +17,7 @@ MAX_AGE = 60 * 24 * 3600  # links in old emails keep working for two months
 PATH = "/api/notifications/email/unsubscribe"
 
 
+@lru_cache(maxsize=4)
 def _serializer(secret: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret, salt=SALT)
 
