@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from hub.delivery.chat import (
     AppriseSender,
@@ -19,33 +16,9 @@ from hub.delivery.chat import (
 )
 from hub.settings import Settings
 from tests.fakes.fixtures import delivery
+from tests.fakes.receivers import Endpoint, endpoint
 
-
-class Endpoint:
-    def __init__(self) -> None:
-        self.got: list[dict[str, Any]] = []
-        self.host = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        raw = await request.read()
-        ctype = request.headers.get("Content-Type", "")
-        body = json.loads(raw) if "json" in ctype else dict(await request.post())
-        self.got.append({"path": request.path, "body": body})
-        return web.Response(status=int(request.query.get("s", "200")))
-
-
-@pytest.fixture
-async def endpoint() -> AsyncIterator[Endpoint]:
-    ep = Endpoint()
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", ep.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    ep.host = f"127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield ep
-    await runner.cleanup()
+__all__ = ["endpoint"]
 
 
 def sender(channel: str, **settings: Any) -> AppriseSender:

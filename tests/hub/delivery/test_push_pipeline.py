@@ -10,8 +10,7 @@ import pytest
 
 from tests.conftest import Hub, make_settings, start_hub
 from tests.fakes.fixtures import APNsFixture, FCMFixture, apns, fcm
-from tests.hub.delivery.test_chat import Endpoint, endpoint
-from tests.hub.delivery.test_webhook import SECRET, Receiver, receiver
+from tests.fakes.receivers import SECRET, Endpoint, Receiver, endpoint, receiver
 
 __all__ = ["apns", "fcm", "endpoint", "receiver"]
 

@@ -2,74 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import hmac
-import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 
 from hub.delivery.webhook import WebhookSender, build_sender, signing_secret, verify
 from hub.settings import Settings
 from tests.fakes.fixtures import delivery
+from tests.fakes.receivers import SECRET, Receiver, receiver
 
-SECRET = "whsec_test_0123456789"
-
-
-def receiver_check(secret: str, headers: Any, body: bytes) -> bool:
-    """The README's verification snippet, written independently of the sender."""
-    timestamp = headers["X-Hub-Timestamp"]
-    expected = (
-        "sha256="
-        + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    )
-    fresh = abs(time.time() - int(timestamp)) < 300
-    return fresh and hmac.compare_digest(expected, headers["X-Hub-Signature"])
-
-
-class Receiver:
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.got: list[dict[str, Any]] = []
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.read()
-        ok = receiver_check(self.secret, request.headers, body)
-        self.got.append(
-            {
-                "path": request.path,
-                "ok": ok,
-                "headers": dict(request.headers),
-                "json": json.loads(body),
-            }
-        )
-        if not ok:
-            return web.Response(status=401)
-        status = int(request.query.get("status", "204"))
-        if request.query.get("sleep"):
-            await asyncio.sleep(float(request.query["sleep"]))
-        if status in (301, 302):
-            return web.Response(status=status, headers={"Location": "/elsewhere"})
-        return web.Response(status=status)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver(SECRET)
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", rec.handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    rec.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    yield rec
-    await runner.cleanup()
+__all__ = ["receiver"]
 
 
 def sender(**overrides: Any) -> WebhookSender:
