@@ -82,7 +82,14 @@ class Worker:
             except TimeoutError:
                 return SendResult.retry("timeout", "the sender did not answer in time")
             except Exception as exc:  # noqa: BLE001 - a sender bug must not kill the worker
-                log.exception("%s sender raised on delivery %s", delivery.channel, delivery.id)
+                # the type only: exception texts can carry URLs with tokens in them
+                log.error(
+                    "%s sender raised %s on delivery %s",
+                    delivery.channel,
+                    type(exc).__name__,
+                    delivery.id,
+                )
+                log.debug("sender traceback", exc_info=True)
                 return SendResult.retry("sender_error", type(exc).__name__)
 
     async def run_once(self) -> int:

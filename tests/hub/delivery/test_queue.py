@@ -93,7 +93,19 @@ async def test_crash_mid_send_is_reclaimed_after_the_lease_and_stale_finish_is_i
     assert await db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'") == 3
 
 
-async def test_sender_exceptions_and_missing_channels(sqlite_hub: Hub) -> None:
+async def test_deferred_rows_wait_for_their_time(hub: Hub) -> None:
+    await seed_rows(hub, 2)
+    later = now_ms() + 3_600_000
+    await hub.db.execute(
+        "UPDATE deliveries SET status = 'deferred', next_attempt_at = :t", {"t": later}
+    )
+    assert await queue.claim(hub.db, 10, now_ms(), 1000) == []
+    rows = await queue.claim(hub.db, 10, later, 1000)
+    assert len(rows) == 2 and {r["title"] for r in rows} == {"t"}
+    assert all(r["n_created_at"] for r in rows)
+
+
+async def test_sender_exceptions_and_missing_channels(sqlite_hub: Hub, caplog) -> None:
     hub = sqlite_hub
 
     class Broken:
@@ -109,7 +121,8 @@ async def test_sender_exceptions_and_missing_channels(sqlite_hub: Hub) -> None:
     await Worker(hub.state, {"email": Broken()}).run_once()
     row = await hub.db.fetch_one("SELECT status, error_code, last_error FROM deliveries")
     assert row["status"] == "pending" and row["error_code"] == "sender_error"
-    assert "SECRET" not in row["last_error"]
+    assert "SECRET" not in row["last_error"] and "SECRET" not in caplog.text
+    assert "RuntimeError" in caplog.text
     await hub.db.execute("UPDATE deliveries SET next_attempt_at = 0")
     await Worker(hub.state, {}).run_once()
     row = await hub.db.fetch_one("SELECT status, error_code FROM deliveries")
