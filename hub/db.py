@@ -9,6 +9,7 @@ identical on both backends; the API renders them as ISO 8601.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -141,9 +142,17 @@ class Database:
         async with self._db.connection() as conn:
             raw = conn.raw_connection
             if raw.in_transaction:
-                # nested: join the outer transaction through a savepoint
-                async with self._db.transaction():
+                # nested: join the outer transaction through a savepoint (the
+                # outer BEGIN is raw, so `databases` would not know to nest)
+                name = f"sp_{secrets.token_hex(4)}"
+                await raw.execute(f"SAVEPOINT {name}")
+                try:
                     yield
+                except BaseException:
+                    await raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+                    await raw.execute(f"RELEASE SAVEPOINT {name}")
+                    raise
+                await raw.execute(f"RELEASE SAVEPOINT {name}")
                 return
             await raw.execute("BEGIN IMMEDIATE")
             try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import random
 import sys
+from typing import Any
 
+from analytics import events
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database, now_ms
 from hub.notifications import store
@@ -36,6 +38,44 @@ CATEGORIES = {
 }
 
 
+async def _reads_and_clicks(db: Database, rng: random.Random, rows: list[dict[str, Any]]) -> None:
+    """About a third read (minutes to hours later), some of those clicked, a few
+    archived, with the outbox events the analytics pages count."""
+    evs: list[events.Event] = []
+    for row in rows:
+        if rng.random() > 0.35:
+            continue
+        read_at = row["created_at"] + rng.randint(60_000, 6 * 3600 * 1000)
+        clicked_at = read_at + rng.randint(1_000, 60_000) if rng.random() < 0.4 else None
+        archived_at = read_at + 3_600_000 if rng.random() < 0.1 else None
+        await db.execute(
+            "UPDATE notifications SET is_read = TRUE, read_at = :r, clicked_at = :c,"
+            " archived = :a, archived_at = :aa WHERE id = :id",
+            {
+                "r": read_at,
+                "c": clicked_at,
+                "a": archived_at is not None,
+                "aa": archived_at,
+                "id": row["id"],
+            },
+        )
+        for kind, at in (("read", read_at), ("clicked", clicked_at), ("archived", archived_at)):
+            if at is not None:
+                evs.append(
+                    events.Event(
+                        kind,
+                        notification_id=row["id"],
+                        user_id=row["user_id"],
+                        category=row["category"],
+                        channel="in_app",
+                        priority=row["priority"],
+                        latency_ms=at - row["created_at"],
+                        event_time=at,
+                    )
+                )
+    await events.record(db, evs)
+
+
 async def seed(db: Database, settings: Settings, per_user: int = 120) -> int:
     existing = await db.fetch_val(
         "SELECT COUNT(*) FROM notifications WHERE user_id = :u", {"u": USERS[0]}
@@ -45,12 +85,13 @@ async def seed(db: Database, settings: Settings, per_user: int = 120) -> int:
         start = now_ms() - 14 * 24 * 3600 * 1000
         for user in USERS:
             async with db.transaction():
+                rows = []
                 for i in range(per_user):
                     category = rng.choice(list(CATEGORIES))
                     title, body = rng.choice(CATEGORIES[category])
                     n = rng.randint(1, 999)
                     created = start + int((i + rng.random()) * 14 * 24 * 3600 * 1000 / per_user)
-                    await store.insert_notifications(
+                    rows += await store.insert_notifications(
                         db,
                         [user],
                         category=category,
@@ -62,12 +103,7 @@ async def seed(db: Database, settings: Settings, per_user: int = 120) -> int:
                         api_key_id=None,
                         created_at=created,
                     )
-                # about a third already read
-                await db.execute(
-                    "UPDATE notifications SET is_read = TRUE, read_at = created_at"
-                    " WHERE user_id = :u AND id % 3 = 0",
-                    {"u": user},
-                )
+                await _reads_and_clicks(db, rng, rows)
         print(
             f"seeded {per_user * len(USERS)} notifications for {', '.join(USERS)}", file=sys.stderr
         )
