@@ -22,7 +22,7 @@ CLICKHOUSE_DIR = SQL_DIR / "clickhouse"
 MIGRATIONS_TABLE = "analytics_migrations"
 
 # table -> the TTL expression's time column (see the schema files)
-TTL_TABLES = {"events": "toDateTime(event_time)", "events_hourly": "hour"}
+TTL_TABLES = {"events": "toDateTime(event_time)", "events_hourly": "hour", "events_daily": "day"}
 
 
 def migration_files(directory: Path = CLICKHOUSE_DIR) -> list[Path]:

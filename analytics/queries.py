@@ -1,12 +1,14 @@
 """Every analytics query, shared by the API, the dashboards, the tests and the benchmark.
 
-A window [start, end) is answered from two places (``source="auto"``): the
-whole hours inside it from the hourly rollup ``events_hourly``, the partial
-hours at its edges (the recent minutes, typically) from raw ``events``. Both
-sides produce the same aggregate *states* (counts, groupBitmap of notification
-ids, uniq users, t-digest latency), merged by one outer query, so the answer is
-exact for counts and distinct notifications whichever side a row came from.
-``source="raw"`` reads raw events only (minute timelines always do).
+A window [start, end) is answered from up to three places (``source="rollup"``,
+the default for windows over 3 hours): whole days from ``events_daily``, whole
+hours at the edges from ``events_hourly``, and the partial hours at the very
+edges (the recent minutes, typically) from raw ``events``. Every part produces
+the same aggregate *states* (counts, groupBitmap of notification ids, uniq
+users, t-digest latency), merged by one outer query, so counts and distinct
+notifications are exact whichever part a row came from. A key that needs finer
+time than a rollup holds (hour buckets, hour of week) skips the daily level;
+minute timelines and ``source="raw"`` read raw events only.
 
 Builders (``*_sql``) and shapers are pure; the async functions run them on a Sink.
 """
@@ -49,11 +51,12 @@ class Filters:
 
 @dataclass(frozen=True)
 class Key:
-    """A GROUP BY key as written against raw events and against the rollup."""
+    """A GROUP BY key as written against raw events and against a rollup ({t}: its time)."""
 
     name: str
     raw: str
     rollup: str
+    finest_ms: int = DAY_MS  # the coarsest rollup period this key can be computed from
 
 
 @dataclass
@@ -90,19 +93,33 @@ def bucket_count(start_ms: int, end_ms: int, interval: str) -> int:
     return max(0, -(-(end_ms - first) // step))
 
 
-def split_window(
-    start_ms: int, end_ms: int
-) -> tuple[list[tuple[int, int]], tuple[int, int] | None]:
-    """Pure: (raw ranges, rollup range) covering [start, end) exactly once.
+Range = tuple[str | None, int, int]  # (rollup table or None for raw events, start, end)
 
-    Whole hours go to the rollup, the partial hours at either edge to raw events.
+# rollup table, its time column, its period; coarsest first
+ROLLUPS = (("events_daily", "day", DAY_MS), ("events_hourly", "hour", HOUR_MS))
+
+
+def split_ranges(start_ms: int, end_ms: int, finest_ms: int = DAY_MS) -> list[Range]:
+    """Pure: [start, end) cut into rollup and raw parts covering every ms exactly once.
+
+    Uses rollups whose period is at most `finest_ms` (what the query's keys can
+    be answered from), the coarsest one for the middle of the window.
     """
-    h0 = -(-start_ms // HOUR_MS) * HOUR_MS
-    h1 = end_ms // HOUR_MS * HOUR_MS
-    if h0 >= h1:
-        return [(start_ms, end_ms)], None
-    raw = [(a, b) for a, b in ((start_ms, h0), (h1, end_ms)) if a < b]
-    return raw, (h0, h1)
+    levels = [r for r in ROLLUPS if r[2] <= finest_ms]
+
+    def cut(a: int, b: int, i: int) -> list[Range]:
+        if a >= b:
+            return []
+        if i >= len(levels):
+            return [(None, a, b)]
+        table, _, step = levels[i]
+        s0 = -(-a // step) * step
+        s1 = b // step * step
+        if s0 >= s1:
+            return cut(a, b, i + 1)
+        return [*cut(a, s0, i + 1), (table, s0, s1), *cut(s1, b, i + 1)]
+
+    return cut(start_ms, end_ms, 0)
 
 
 def choose_source(f: Filters, source: str) -> str:
@@ -121,7 +138,8 @@ def bucket_key(interval: str) -> Key:
     return Key(
         "bucket",
         expr("toUnixTimestamp64Milli(event_time)"),
-        expr("(toInt64(toUnixTimestamp(hour)) * 1000)"),
+        expr("(toInt64(toUnixTimestamp({t})) * 1000)"),
+        finest_ms=min(step, DAY_MS) if interval != "minute" else 0,
     )
 
 
@@ -131,7 +149,8 @@ KEY_CHANNEL = Key("channel", "channel", "channel")
 KEY_HOUR_OF_WEEK = Key(
     "how",
     "(toDayOfWeek(event_time) - 1) * 24 + toHour(event_time)",
-    "(toDayOfWeek(hour) - 1) * 24 + toHour(hour)",
+    "(toDayOfWeek({t}) - 1) * 24 + toHour({t})",
+    finest_ms=HOUR_MS,
 )
 
 # measure name -> (raw state, rollup state, final merge)
@@ -172,41 +191,40 @@ def _filters_sql(f: Filters, params: dict[str, Any]) -> list[str]:
 
 
 def build(keys: Sequence[Key], measures: Sequence[str], f: Filters, source: str) -> Plan:
-    """Pure: one aggregate query over [start, end), raw or rollup + raw edges."""
+    """Pure: one aggregate query over [start, end): raw, or rollups + raw edges."""
     source = choose_source(f, source)
+    finest = min((k.finest_ms for k in keys), default=DAY_MS)
+    ranges: list[Range]
+    if source == "raw" or finest < HOUR_MS:
+        source, ranges = "raw", [(None, f.start_ms, f.end_ms)]
+    else:
+        ranges = split_ranges(f.start_ms, f.end_ms, finest)
     params: dict[str, Any] = {}
     common = _filters_sql(f, params)
-    parts: list[str] = []
-    if source == "raw":
-        raw_ranges, rollup = [(f.start_ms, f.end_ms)], None
-    else:
-        raw_ranges, rollup = split_window(f.start_ms, f.end_ms)
     names = [k.name for k in keys]
     group = f" GROUP BY {', '.join(names)}" if names else ""
-    for i, (a, b) in enumerate(raw_ranges):
-        params[f"r{i}a"], params[f"r{i}b"] = a, b
-        where = [
-            f"event_time >= fromUnixTimestamp64Milli({{r{i}a:Int64}}, 'UTC')",
-            f"event_time < fromUnixTimestamp64Milli({{r{i}b:Int64}}, 'UTC')",
-            *common,
-        ]
-        cols = [f"{k.raw} AS {k.name}" for k in keys] + [
-            f"{MEASURES[m][0]} AS {m}" for m in measures
-        ]
-        parts.append(f"SELECT {', '.join(cols)} FROM events WHERE {' AND '.join(where)}{group}")
-    if rollup is not None:
-        params["ha"], params["hb"] = rollup[0] // 1000, rollup[1] // 1000
-        where = [
-            "hour >= toDateTime({ha:Int64}, 'UTC')",
-            "hour < toDateTime({hb:Int64}, 'UTC')",
-            *common,
-        ]
-        cols = [f"{k.rollup} AS {k.name}" for k in keys] + [
-            f"{MEASURES[m][1]} AS {m}" for m in measures
-        ]
-        parts.append(
-            f"SELECT {', '.join(cols)} FROM events_hourly WHERE {' AND '.join(where)}{group}"
-        )
+    parts: list[str] = []
+    for i, (table, a, b) in enumerate(ranges):
+        if table is None:
+            params[f"p{i}a"], params[f"p{i}b"] = a, b
+            where = [
+                f"event_time >= fromUnixTimestamp64Milli({{p{i}a:Int64}}, 'UTC')",
+                f"event_time < fromUnixTimestamp64Milli({{p{i}b:Int64}}, 'UTC')",
+            ]
+            cols = [f"{k.raw} AS {k.name}" for k in keys]
+            cols += [f"{MEASURES[m][0]} AS {m}" for m in measures]
+            table = "events"
+        else:
+            t = next(col for name, col, _ in ROLLUPS if name == table)
+            params[f"p{i}a"], params[f"p{i}b"] = a // 1000, b // 1000
+            where = [
+                f"{t} >= toDateTime({{p{i}a:Int64}}, 'UTC')",
+                f"{t} < toDateTime({{p{i}b:Int64}}, 'UTC')",
+            ]
+            cols = [f"{k.rollup.replace('{t}', t)} AS {k.name}" for k in keys]
+            cols += [f"{MEASURES[m][1]} AS {m}" for m in measures]
+        where += common
+        parts.append(f"SELECT {', '.join(cols)} FROM {table} WHERE {' AND '.join(where)}{group}")
     outer = names + [f"{MEASURES[m][2]} AS {m}" for m in measures]
     inner = "\nUNION ALL\n".join(parts)
     order = f" ORDER BY {', '.join(names)}" if names else ""
@@ -261,9 +279,37 @@ def shape_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def merge_latency(
+    rows: list[dict[str, Any]], latency_rows: list[dict[str, Any]], keys: Sequence[str]
+) -> list[dict[str, Any]]:
+    """Pure: attach latency (from a delivered-only query) to the matching count rows."""
+    empty = {"latency_count": 0, "latency": None}
+    found = {tuple(r[k] for k in keys): r for r in latency_rows}
+    return [{**r, **empty, **found.get(tuple(r[k] for k in keys), {})} for r in rows]
+
+
+def _delivered(f: Filters) -> Filters:
+    return Filters(f.start_ms, f.end_ms, f.category, f.channel, ("delivered",))
+
+
+async def _counts_with_latency(
+    sink: Sink, keys: list[Key], f: Filters, source: str
+) -> tuple[Plan, list[dict[str, Any]]]:
+    """Counts per keys + event, and latency of delivered events (a second, narrower query:
+    merging t-digest states of every event type would be wasted work)."""
+    plan = build([*keys, KEY_EVENT], ["events"], f, source)
+    rows = await run(sink, plan)
+    if f.events and "delivered" not in f.events:
+        return plan, merge_latency(rows, [], [])
+    lat = await run(
+        sink, build([*keys, KEY_EVENT], ["latency_count", "latency"], _delivered(f), source)
+    )
+    return plan, merge_latency(rows, lat, [*(k.name for k in keys), "event"])
+
+
 async def summary(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
-    plan = build([KEY_EVENT], ["events", "latency_count", "latency"], f, source)
-    return {**_window(f, plan.source), **shape_summary(await run(sink, plan))}
+    plan, rows = await _counts_with_latency(sink, [], f, source)
+    return {**_window(f, plan.source), **shape_summary(rows)}
 
 
 def shape_breakdown(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -294,8 +340,8 @@ async def by_type(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any
 
 
 async def by_method(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
-    plan = build([KEY_CHANNEL, KEY_EVENT], ["events", "latency_count", "latency"], f, source)
-    return {**_window(f, plan.source), "items": shape_breakdown(await run(sink, plan), "channel")}
+    plan, rows = await _counts_with_latency(sink, [KEY_CHANNEL], f, source)
+    return {**_window(f, plan.source), "items": shape_breakdown(rows, "channel")}
 
 
 def shape_timeline(rows: list[dict[str, Any]], f: Filters, interval: str) -> dict[str, Any]:
@@ -319,8 +365,6 @@ def shape_timeline(rows: list[dict[str, Any]], f: Filters, interval: str) -> dic
 async def timeline(
     sink: Sink, f: Filters, interval: str = "hour", source: str = "auto"
 ) -> dict[str, Any]:
-    if interval == "minute":
-        source = "raw"  # the rollup has no minutes
     plan = build([bucket_key(interval), KEY_EVENT], ["events"], f, source)
     rows = await run(sink, plan)
     return {**_window(f, plan.source), **shape_timeline(rows, f, interval)}

@@ -22,13 +22,26 @@ from hub.errors import Invalid
 H = queries.HOUR_MS
 
 
-def test_split_window_covers_every_ms_once() -> None:
-    start, end = 5 * H + 123, 9 * H + 45
-    raw, rollup = queries.split_window(start, end)
-    assert rollup == (6 * H, 9 * H)
-    assert raw == [(start, 6 * H), (9 * H, end)]
-    assert queries.split_window(6 * H, 9 * H) == ([], (6 * H, 9 * H))
-    assert queries.split_window(5 * H + 1, 5 * H + 99) == ([(5 * H + 1, 5 * H + 99)], None)
+def test_split_ranges_covers_every_ms_once() -> None:
+    D = queries.DAY_MS
+    start, end = 2 * D - 2 * H - 5, 5 * D + 3 * H + 7
+    parts = queries.split_ranges(start, end)
+    assert parts == [
+        (None, start, 2 * D - 2 * H),
+        ("events_hourly", 2 * D - 2 * H, 2 * D),
+        ("events_daily", 2 * D, 5 * D),
+        ("events_hourly", 5 * D, 5 * D + 3 * H),
+        (None, 5 * D + 3 * H, end),
+    ]
+    # keys that need hours skip the daily level
+    assert queries.split_ranges(start, end, H) == [
+        (None, start, 2 * D - 2 * H),
+        ("events_hourly", 2 * D - 2 * H, 5 * D + 3 * H),
+        (None, 5 * D + 3 * H, end),
+    ]
+    assert queries.split_ranges(6 * H, 9 * H) == [("events_hourly", 6 * H, 9 * H)]
+    assert queries.split_ranges(5 * H + 1, 5 * H + 99) == [(None, 5 * H + 1, 5 * H + 99)]
+    assert queries.split_ranges(0, 3 * H, 0) == [(None, 0, 3 * H)]
 
 
 def test_buckets_align_to_utc_and_monday() -> None:
@@ -55,7 +68,9 @@ def test_build_uses_parameters_not_text() -> None:
     plan = queries.build([queries.KEY_EVENT], ["events"], f, "rollup")
     assert "it's" not in plan.sql and plan.params["category"] == "it's"
     assert "events_hourly" in plan.sql and "FROM events WHERE" in plan.sql
-    assert plan.params["ha"] == 2 * H // 1000 and plan.params["hb"] == 5 * H // 1000
+    assert plan.params["p1a"] == 2 * H // 1000 and plan.params["p1b"] == 5 * H // 1000
+    minute = queries.build([queries.bucket_key("minute")], ["events"], f, "rollup")
+    assert minute.source == "raw" and "events_hourly" not in minute.sql
 
 
 def test_shapers() -> None:
