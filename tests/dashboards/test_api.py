@@ -90,3 +90,19 @@ async def test_plotly_is_served_from_the_package_with_its_css(sqlite_hub: Hub) -
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert ".js-plotly-plot .plotly .modebar" in css.text
     assert "X" not in css.text.split("{")[0]
+
+
+async def test_a_failing_store_is_a_503_not_a_500(analytics_hub: Hub, monkeypatch) -> None:
+    from analytics import queries
+    from analytics.sink import SinkError
+
+    async def broken(*args, **kwargs):
+        raise SinkError("connection refused")
+
+    monkeypatch.setattr(queries, "heatmap", broken)
+    r = await analytics_hub.client.get(
+        "/api/dashboards/data", headers=await analytics_hub.key("analytics")
+    )
+    assert r.status_code == 503
+    assert r.json()["error"]["code"] == "analytics_unavailable"
+    assert "connection refused" in r.json()["error"]["message"]

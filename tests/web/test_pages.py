@@ -142,3 +142,18 @@ def test_nav_follows_scopes() -> None:
     assert [i.path for i in nav_for(admin)] == ["/dashboards", "/admin/sql"]
     assert nav_for(Principal(kind="key", key_id="k", scopes=frozenset({"notify"}))) == []
     assert nav_for(None) == []
+
+
+async def test_middleware_passes_other_protocols_through_untouched() -> None:
+    from hub.security import SecurityHeadersMiddleware
+
+    seen = []
+
+    async def app(scope, receive, send):
+        await send({"type": "websocket.accept", "headers": []})
+
+    async def send(message):
+        seen.append(message)
+
+    await SecurityHeadersMiddleware(app)({"type": "websocket", "path": "/ws"}, None, send)
+    assert seen == [{"type": "websocket.accept", "headers": []}]
