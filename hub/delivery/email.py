@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -104,6 +105,9 @@ def classify(exc: BaseException) -> SendResult:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused) and exc.recipients:
         first = exc.recipients[0]
         return _by_code(first.code, first.message)
+    if isinstance(exc, aiosmtplib.SMTPHeloError):
+        # the server refusing to talk is not the recipient's fault
+        return SendResult.retry("smtp_helo", f"{exc.code} {exc.message}"[:300])
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
         return SendResult.retry("smtp_auth", f"authentication failed ({exc.code})")
     if isinstance(exc, aiosmtplib.SMTPSenderRefused):
@@ -119,6 +123,31 @@ def _by_code(code: int, message: str) -> SendResult:
     if 500 <= code < 600:
         return SendResult.fail("smtp_5xx", f"{code} {message}"[:300], outcome="bounced")
     return SendResult.retry("smtp_4xx", f"{code} {message}"[:300])
+
+
+SIMPLE_ADDRESS = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+$")
+
+
+async def _transaction(client: aiosmtplib.SMTP, msg: Outgoing) -> Any:
+    """MAIL, RCPT, DATA on a connected client.
+
+    Not sendmail(): it parses each address three more times (a tenth of the CPU
+    of a send), and its parser reads "a<b>@x" as "b". Only plain addresses are
+    sent (checked before this). After an error the caller drops the
+    connection, so no RSET is needed.
+    """
+    if client.is_ehlo_or_helo_needed:
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            await client.helo()
+    r = await client.execute_command(b"MAIL", b"FROM:<" + msg.sender.encode() + b">")
+    if r.code != 250:
+        raise aiosmtplib.SMTPSenderRefused(r.code, r.message, msg.sender)
+    r = await client.execute_command(b"RCPT", b"TO:<" + msg.recipient.encode() + b">")
+    if r.code not in (250, 251):
+        raise aiosmtplib.SMTPRecipientRefused(r.code, r.message, msg.recipient)
+    return await client.data(msg.data)
 
 
 class FileTransport:
@@ -186,12 +215,7 @@ class SmtpTransport:
                     try:
                         if not client.is_connected:
                             await client.connect()
-                        # mail/rcpt/data rather than sendmail(): sendmail parses every
-                        # address twice more, a tenth of the CPU of a send; on an error
-                        # the connection is dropped, so no RSET is needed
-                        await client.mail(msg.sender)
-                        await client.rcpt(msg.recipient)
-                        response = await client.data(msg.data)
+                        response = await _transaction(client, msg)
                         return SendResult.ok(
                             "sent", smtp=response.message, message_id=msg.message_id
                         )
@@ -231,6 +255,10 @@ class EmailSender:
     async def send(self, delivery: Delivery) -> SendResult:
         if not delivery.address:
             return SendResult.suppressed("no_address", "the user has no email address")
+        if not SIMPLE_ADDRESS.match(delivery.address):
+            # quoting, comments or non-ASCII mailboxes: refuse rather than let a
+            # parser guess which part is the address
+            return SendResult.fail("invalid_address", "not a plain ASCII mailbox address")
         try:
             msg = build_message(delivery, self.settings)
         except ValueError as exc:  # a header that cannot be written (CR/LF in it)

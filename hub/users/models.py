@@ -11,7 +11,10 @@ from hub.db import ms_to_iso
 from hub.notifications.models import check_user_id
 from hub.preferences.routing import zone
 
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+# a plain mailbox: no quoting, comments or brackets that SMTP parsers read differently
+EMAIL_RE = re.compile(
+    r"^[^@\s<>()\[\]\\,;:\"]{1,64}@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\"]+$"
+)
 E164_RE = re.compile(r"^\+[1-9]\d{6,14}$")
 LOCALE_RE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
 URL_RE = re.compile(r"^https?://[^\s/]+\S*$", re.I)

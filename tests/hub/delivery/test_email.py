@@ -207,6 +207,19 @@ async def test_smtp_auth_credentials_are_used(tmp_path: Path) -> None:
         await srv.server.wait_closed()
 
 
+async def test_unusual_addresses(smtp: SmtpServer) -> None:
+    sender = EmailSender(Settings(secret_key=SECRET, email_url=""), SmtpTransport(smtp.url))
+    plain = Delivery(1, 1, "u", "email", 0, "general", "q", "x", address="o'n+tag@mail.example")
+    assert (await sender.send(plain)).outcome == "sent"
+    assert smtp.recorder.messages[0][1] == ["o'n+tag@mail.example"]
+    for address in ("a<b>@example.com", "jörg@example.com", "x@y.z>\r\nRCPT TO:<v@w.x"):
+        odd = Delivery(2, 2, "u", "email", 0, "general", "w", "x", address=address)
+        res = await sender.send(odd)
+        assert res.outcome == "failed" and not res.transient and res.error_code == "invalid_address"
+    assert len(smtp.recorder.messages) == 1
+    await sender.close()
+
+
 async def test_file_transport_writes_eml(tmp_path: Path) -> None:
     settings = Settings(secret_key=SECRET, email_url=f"file://{tmp_path}/mail")
     sender = email_mod.build_sender(type("S", (), {"settings": settings})())
@@ -243,5 +256,7 @@ def test_transport_from_url_and_classify() -> None:
     assert r.outcome == "failed" and not r.transient
     r = classify(aiosmtplib.SMTPSenderRefused(421, "busy", "a@b"))
     assert r.transient
+    r = classify(aiosmtplib.SMTPHeloError(501, "who are you"))
+    assert r.transient and r.error_code == "smtp_helo" and r.outcome == "failed"
     r = classify(ConnectionRefusedError("nope"))
     assert r.transient and r.error_code == "smtp_connection"

@@ -36,6 +36,7 @@ async def test_put_get_and_merge(hub: Hub) -> None:
     ("field", "value"),
     [
         ("email", "not-an-email"),
+        ("email", "a<b>@example.com"),
         ("phone", "4155550100"),
         ("phone", "+0123"),
         ("timezone", "Mars/Olympus"),
