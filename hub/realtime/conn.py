@@ -69,6 +69,20 @@ class Conn:
     """What every live connection shares: identity, channels, resume state."""
 
     kind = "conn"
+    # slots: with 10,000 idle sockets every byte per connection counts
+    __slots__ = (
+        "user_id",
+        "is_admin",
+        "limit",
+        "stats",
+        "channels",
+        "last_seq",
+        "pending",
+        "closed",
+        "evicted",
+        "on_evict",
+        "__weakref__",
+    )
 
     def __init__(self, user_id: str | None, is_admin: bool, limit: int, stats: Stats) -> None:
         self.user_id = user_id
@@ -139,16 +153,20 @@ class Conn:
 
 class WsConn(Conn):
     kind = "websocket"
+    __slots__ = ("send", "task", "queue", "writer")
 
     def __init__(self, send: Send, task: asyncio.Task[Any] | None, **kw: Any) -> None:
         super().__init__(**kw)
         self.send = send
         self.task = task  # the handler's task, cancelled on eviction
-        self.queue: deque[str] = deque()
+        # made only while a send is stuck: most sockets never need one
+        self.queue: deque[str] | None = None
         self.writer: asyncio.Task[None] | None = None
 
     def deliver(self, seq: int | None, text: str) -> None:
         if self.writer is not None:
+            if self.queue is None:
+                self.queue = deque()
             if len(self.queue) >= self.limit:
                 self.evict()
                 return
@@ -176,13 +194,14 @@ class WsConn(Conn):
             self.closed = True
         finally:
             self.writer = None
+            self.queue = None
 
     def heartbeat(self) -> None:
         self.push(None, '{"type":"ping"}')
 
     def abort(self) -> None:
         self.closed = True
-        self.queue.clear()
+        self.queue = None
         if self.writer is not None:
             self.writer.cancel()
         if self.task is not None and self.task is not asyncio.current_task():
@@ -207,6 +226,7 @@ class WsConn(Conn):
 
 class SseConn(Conn):
     kind = "sse"
+    __slots__ = ("queue", "wakeup")
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)

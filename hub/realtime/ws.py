@@ -62,6 +62,9 @@ async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None
         await _close(send, CLOSE_POLICY, "invalid last_id")
         return
 
+    want_unread = http.query_params.get("unread") == "1"
+    # nothing of the handshake is needed any more: free it for the socket's lifetime
+    del http, auth, connect
     settings = state.settings
     conn = WsConn(
         send,
@@ -86,7 +89,7 @@ async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None
                 "channels": sorted(conn.channels),
             }
         )
-        if principal.user_id is not None and http.query_params.get("unread") == "1":
+        if principal.user_id is not None and want_unread:
             await _send_unread(state, conn)
         await _serve(state, fanout, conn, receive, settings.ws_max_frame)
     except asyncio.CancelledError:
