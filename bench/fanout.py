@@ -14,7 +14,7 @@ Paths (what a message goes through):
 Backends: memory (one process), redis (one process), redis2 (two processes behind Redis;
 clients split between them, messages sent to both).
 
-    .venv/bin/python bench/fanout.py --conns 1000 --rate 500 --seconds 10 --backend redis --path fanout
+    .venv/bin/python bench/fanout.py --conns 1000 --rate 500 --backend redis --path fanout
 
 Writes bench/results/fanout-<backend>-<path>-<conns>-<rate>.json.
 """
@@ -181,7 +181,7 @@ def client_main(
         connect_wall = time.perf_counter() - t0
         cpu0 = time.process_time()
         conn.send({"connected": len(transports), "connect_wall": connect_wall, "times": times})
-        while not stop.is_set():
+        while not stop.is_set():  # noqa: ASYNC110 - a process-shared event
             await asyncio.sleep(0.1)
         conn.send(
             {
