@@ -57,7 +57,9 @@ class Settings:
     database_url: str = f"sqlite:///{VAR_DIR}/hub.db"
     broadcast_url: str = "memory://"
     # Empty disables analytics ingestion (the outbox still records every event).
-    analytics_url: str = f"chdb:///{VAR_DIR}/analytics"
+    # chdb:///abs/path (absolute, as clickhouse-connect reads it): resolved so the
+    # embedded default stays under ./var/ like the SQLite file
+    analytics_url: str = f"chdb://{VAR_DIR.resolve()}/analytics"
     email_url: str = f"file:///{VAR_DIR.resolve()}/mail"
 
     # Security
