@@ -209,24 +209,15 @@ class SmtpTransport:
     async def deliver(self, msg: Outgoing, delivery_id: int) -> SendResult:
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else self._client()
-            keep = True
+            keep = False  # only a connection that finished a transaction cleanly is reused
             try:
-                for attempt in (1, 2):
-                    try:
-                        if not client.is_connected:
-                            await client.connect()
-                        response = await _transaction(client, msg)
-                        return SendResult.ok(
-                            "sent", smtp=response.message, message_id=msg.message_id
-                        )
-                    except aiosmtplib.SMTPServerDisconnected:
-                        # a kept-open connection the server dropped: one fresh try
-                        client.close()
-                        if attempt == 2:
-                            raise
-                raise AssertionError("unreachable")
+                # one deadline for the whole transaction rather than aiosmtplib's
+                # timer per command (five per message)
+                async with asyncio.timeout(self.timeout):
+                    response = await self._send(client, msg)
+                keep = True
+                return SendResult.ok("sent", smtp=response.message, message_id=msg.message_id)
             except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
-                keep = False
                 return classify(exc)
             finally:
                 if keep and client.is_connected:
@@ -234,6 +225,20 @@ class SmtpTransport:
                 else:
                     client.close()
                     self._all.discard(client)
+
+    async def _send(self, client: aiosmtplib.SMTP, msg: Outgoing) -> Any:
+        for attempt in (1, 2):
+            try:
+                if not client.is_connected:
+                    await client.connect()
+                    client.timeout = None  # the deadline in deliver() covers each command
+                return await _transaction(client, msg)
+            except aiosmtplib.SMTPServerDisconnected:
+                # a kept-open connection the server dropped: one fresh try
+                client.close()
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         for client in list(self._all):

@@ -83,3 +83,23 @@ async def test_dropped_idle_connection_is_reopened() -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_server_that_never_answers_is_a_transient_timeout() -> None:
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # accept, say nothing
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        transport = SmtpTransport(f"smtp://127.0.0.1:{port}?timeout=0.2")
+        sender = EmailSender(Settings(secret_key=SECRET, email_url=""), transport)
+        d = Delivery(1, 1, "u", "email", 0, "general", "one", "x", address="u@example.com")
+        res = await sender.send(d)
+        assert res.outcome == "failed" and res.transient and res.error_code == "smtp_connection"
+        assert transport._idle.empty()  # the half-open connection is not reused
+        await sender.close()
+    finally:
+        server.close()
+        await server.wait_closed()
