@@ -52,3 +52,26 @@ async def test_hub_worker_runs_alone_until_sigterm(sqlite_url: str, tmp_path: Pa
     assert await asyncio.wait_for(task, 10) == 0
     (eml,) = mail.glob("*.eml")
     assert "from another process" in eml.read_text()
+
+
+async def test_hub_worker_also_runs_the_ingester(
+    sqlite_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    import analytics.ingest
+
+    seen: dict = {}
+
+    async def fake_ingester(state, stop_event: asyncio.Event) -> None:
+        seen["db"] = state.db
+        await stop_event.wait()
+        seen["stopped"] = True
+
+    monkeypatch.setattr(analytics.ingest, "run_ingester", fake_ingester)
+    settings = make_settings(
+        sqlite_url, tmp_path, analytics_url=f"chdb:///{tmp_path}/never-opened", delivery_workers=1
+    )
+    task = asyncio.create_task(run_standalone(settings))
+    await wait_for(lambda: "db" in seen)
+    os.kill(os.getpid(), signal.SIGINT)
+    assert await asyncio.wait_for(task, 10) == 0
+    assert seen["stopped"] is True
