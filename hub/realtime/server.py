@@ -43,6 +43,8 @@ def config_for(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config
         "ws_ping_interval": settings.ws_ping_interval,
         "ws_ping_timeout": settings.ws_ping_interval,
         "timeout_graceful_shutdown": GRACEFUL_TIMEOUT_S,
+        # frames over ws_max_frame get 1008 from the app; this bounds what is read at all
+        "ws_max_size": max(settings.ws_max_frame * 4, 1024 * 1024),
     }
     values.update(overrides)
     return uvicorn.Config(app, **values)

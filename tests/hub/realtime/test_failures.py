@@ -1,0 +1,30 @@
+"""When the backend fails after commit, requests still succeed and the failure is counted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hub.realtime.fanout import Fanout
+from tests.conftest import make_settings
+from tests.hub.realtime.conftest import redis_or_skip
+
+
+async def test_publish_and_status_survive_a_lost_redis(sqlite_url: str, tmp_path: Path) -> None:
+    redis_url = await redis_or_skip()
+    fanout = Fanout(make_settings(sqlite_url, tmp_path, broadcast_url=redis_url))
+    await fanout.start()
+    try:
+        client = fanout.backend.client  # type: ignore[attr-defined]
+        # point the publishing client at a port where nothing listens
+        client.connection_pool.connection_kwargs["port"] = 1
+        await client.connection_pool.disconnect()
+        client.connection_pool.reset()
+        await fanout.publish_many([("alice", {"type": "t"})])
+        await fanout.publish_channel("broadcast", {"type": "t"})
+        assert fanout.stats.publish_errors == 1  # the channel frame goes through broadcaster
+        status = await fanout.status()
+        assert status["cluster"]["processes"] == 1
+        assert status["process"]["publish_errors"] == 1
+    finally:
+        client.connection_pool.connection_kwargs["port"] = 6379
+        await fanout.stop()
