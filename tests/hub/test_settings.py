@@ -65,3 +65,30 @@ def test_obscure_url() -> None:
     assert obscure_url("sqlite:///var/hub.db") == "sqlite:///var/hub.db"
     assert obscure_url("") == ""
     assert obscure_url("clickhouse://a:b@c@host:8123/db") == "clickhouse://a:***@host:8123/db"
+
+
+def test_docker_compose_uses_only_known_settings() -> None:
+    import dataclasses
+
+    import yaml
+
+    from hub.settings import Settings
+
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    known = {f"HUB_{f.name.upper()}" for f in dataclasses.fields(Settings)} | {"HUB_VAR_DIR"}
+    services = compose["services"]
+    assert {"postgres", "redis", "clickhouse", "hub", "worker"} <= set(services)
+    env = services["hub"]["environment"]
+    assert set(env) <= known, set(env) - known
+    assert env["HUB_DATABASE_URL"].startswith("postgresql://")
+    assert env["HUB_BROADCAST_URL"].startswith("redis://redis:")
+    assert (
+        env["HUB_ANALYTICS_URL"].startswith("clickhouse://")
+        and "@clickhouse:8123/" in env["HUB_ANALYTICS_URL"]
+    )
+    # the Dockerfile copies what the app reads at run time
+    dockerfile = (root / "Dockerfile").read_text()
+    for path in ("hub", "analytics", "dashboards", "sql", "web"):
+        assert f"COPY {path} ./{path}" in dockerfile
+        assert (root / path).is_dir()
