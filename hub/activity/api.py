@@ -27,6 +27,7 @@ from hub.errors import Invalid, NotFound, from_pydantic, parse_body, parse_json,
 
 DAY_MS = 24 * 3600 * 1000
 MAX_TERMS = store.MAX_TERMS
+FULL_LIST_MAX = 100  # a larger batch's answer lists ids only, as for notifications
 
 
 def parse_date(name: str, value: str, *, end: bool) -> int:
@@ -95,7 +96,8 @@ async def create_activities(request: Request) -> JSONResponse:
                     "title": "Paid invoice 42", "resource_type": "invoice", "resource_id": "42",
                     "metadata": {"amount": 1200}, "idempotency_key": "pay-42"}
     responses:
-      201: {description: created (a batch answers 201 when at least one item is new)}
+      201: {description: "created; a batch answers 201 when any item is new, and lists the
+        activities themselves only up to 100 items (ids always)"}
       200: {description: idempotent replay of earlier activities with the same keys}
       422: {description: invalid field, e.g. activities.3.title}
     """
@@ -115,22 +117,25 @@ async def create_activities(request: Request) -> JSONResponse:
             items, batch_key = [single], None
     except ValidationError as exc:
         raise from_pydantic(exc) from None
-    rows, replayed = await service.record(request.app.state, items, principal.key_id, batch_key)
+    activities, replayed = await service.record(
+        request.app.state, items, principal.key_id, batch_key
+    )
     status = 200 if all(replayed) else 201
     if "activities" not in data:
-        # no row: a replay whose activity was erased since (the user was deleted)
-        activity = to_json(rows[0]) if rows else None
-        return JSONResponse({"activity": activity, "replayed": not rows or replayed[0]}, status)
-    return JSONResponse(
-        {
-            "count": len(rows),
-            "created": replayed.count(False),
-            "replayed": replayed.count(True),
-            "ids": [r["id"] for r in rows],
-            "activities": [to_json(r) for r in rows],
-        },
-        status_code=status,
-    )
+        # no activity: a replay whose activity was erased since (the user was deleted)
+        activity = activities[0] if activities else None
+        return JSONResponse(
+            {"activity": activity, "replayed": not activities or replayed[0]}, status
+        )
+    body: dict[str, Any] = {
+        "count": len(activities),
+        "created": replayed.count(False),
+        "replayed": replayed.count(True),
+        "ids": [a["id"] for a in activities],
+    }
+    if len(activities) <= FULL_LIST_MAX:
+        body["activities"] = activities
+    return JSONResponse(body, status_code=status)
 
 
 async def list_activities(request: Request) -> JSONResponse:

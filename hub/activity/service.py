@@ -43,7 +43,7 @@ async def record(
     api_key_id: str | None,
     batch_key: str | None = None,
 ) -> tuple[list[dict[str, Any]], list[bool]]:
-    """Create the activities; returns (rows in request order, replayed flag per row)."""
+    """Create the activities; returns (their JSON in request order, replayed flag per item)."""
     check_unique_keys(items)
     db = state.db
     key_id = api_key_id or ""
@@ -53,7 +53,7 @@ async def record(
             prior = await claim_idempotency_key(db, key_id, BATCH_SCOPE, batch_key)
             if prior is not None:
                 rows = await store.get_many(db, prior["ids"])
-                return rows, [True] * len(rows)
+                return [to_json(r) for r in rows], [True] * len(rows)
         earlier: dict[str, int] = {}
         if keyed:
             keys = [i.idempotency_key for i in items if i.idempotency_key]
@@ -70,8 +70,12 @@ async def record(
             await store_idempotency_result(
                 db, key_id, BATCH_SCOPE, batch_key, {"ids": [r["id"] for r in rows]}
             )
-    await publish_created(state, [to_json(r) for r in new_rows])
-    return rows, replayed
+    # rendered once, for the live message and the answer alike
+    activities = [to_json(r) for r in rows]
+    await publish_created(
+        state, [a for a, old in zip(activities, replayed, strict=True) if not old]
+    )
+    return activities, replayed
 
 
 def _in_request_order(

@@ -111,6 +111,8 @@ async def test_batch_creates_all_in_order_and_names_the_bad_item(
 async def test_batch_is_limited_to_1000(hub: Hub, post: Any, make: Make) -> None:
     r = await post({"activities": [make(title=f"{n}") for n in range(1000)]})
     assert r.status_code == 201 and r.json()["count"] == 1000
+    # above 100 items the answer lists ids only
+    assert len(r.json()["ids"]) == 1000 and "activities" not in r.json()
     r = await post({"activities": [make() for _ in range(1001)]})
     assert r.status_code == 422 and "activities" in r.json()["error"]["fields"]
     assert await hub.db.fetch_val("SELECT COUNT(*) FROM activities") == 1000
