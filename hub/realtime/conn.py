@@ -29,6 +29,7 @@ class Stats:
     sent: int = 0  # messages written to clients
     dropped_slow: int = 0  # clients evicted because their queue overflowed
     publish_errors: int = 0
+    refills: int = 0  # connections that missed a frame and were refilled from the log
 
 
 def run_eagerly(awaitable: Awaitable[Any]) -> Coroutine[Any, Any, None] | None:
@@ -81,6 +82,7 @@ class Conn:
         "closed",
         "evicted",
         "on_evict",
+        "on_gap",
         "__weakref__",
     )
 
@@ -96,6 +98,7 @@ class Conn:
         self.closed = False
         self.evicted = False
         self.on_evict: Callable[[Conn], None] | None = None
+        self.on_gap: Callable[[Conn], None] | None = None
 
     def push(self, seq: int | None, text: str) -> None:
         if self.closed:
@@ -109,6 +112,12 @@ class Conn:
         if seq is not None:
             if seq <= self.last_seq:
                 return  # already sent (replay and live overlap)
+            if self.last_seq and seq > self.last_seq + 1 and self.on_gap is not None:
+                # a user's seqs are consecutive: a frame was lost (e.g. the pub/sub
+                # connection dropped); buffer and refill from the log
+                self.pending = [(seq, text)]
+                self.on_gap(self)
+                return
             self.last_seq = seq
         self.deliver(seq, text)
 

@@ -51,6 +51,7 @@ class Fanout:
         self._probe_seen = asyncio.Event()
         self._new_conns = 0
         self._freeze: asyncio.TimerHandle | None = None
+        self._refills: set[asyncio.Future[None]] = set()
 
     # ------------------------------------------------------------ life cycle
 
@@ -84,6 +85,8 @@ class Fanout:
 
     async def stop(self) -> None:
         await self.close_all(1001)
+        for refill in tuple(self._refills):
+            refill.cancel()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -195,6 +198,7 @@ class Fanout:
     def register(self, conn: Conn, channels: set[str]) -> None:
         self.conns.add(conn)
         conn.on_evict = self.unregister
+        conn.on_gap = self._refill_soon
         for channel in channels:
             self.join(conn, channel)
         self._new_conns += 1
@@ -254,6 +258,23 @@ class Fanout:
         conn.finish_replay(replay)
         return current
 
+    def _refill_soon(self, conn: Conn) -> None:
+        task = asyncio.ensure_future(self._refill(conn))
+        self._refills.add(task)
+        task.add_done_callback(self._refills.discard)
+
+    async def _refill(self, conn: Conn) -> None:
+        """Send a connection what it missed between its last seq and a newer frame."""
+        assert conn.user_id is not None
+        self.stats.refills += 1
+        try:
+            current, entries = await self.backend.log(conn.user_id)
+            replay = wire.plan_replay(conn.last_seq, current, entries, self.settings.resume_max_gap)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("refill log unavailable: %s", type(exc).__name__)
+            replay = wire.Replay([], resync=True)
+        conn.finish_replay(replay)
+
     # ------------------------------------------------------------ status
 
     def local_stats(self) -> dict[str, Any]:
@@ -267,6 +288,7 @@ class Fanout:
             "messages_sent": self.stats.sent,
             "dropped_slow": self.stats.dropped_slow,
             "publish_errors": self.stats.publish_errors,
+            "refills": self.stats.refills,
             "uptime_s": round(time.time() - self.started_at, 1),
         }
 
