@@ -42,7 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # one INSERT … SELECT over a counter, identical on both backends
 LOAD_SQL = """
 WITH RECURSIVE seq(g) AS (SELECT :lo UNION ALL SELECT g + 1 FROM seq WHERE g < :hi),
-mixed(g, h) AS (SELECT g, (g * 48271) % 2147483647 FROM seq)
+mixed(g, h) AS (SELECT g, (CAST(g AS BIGINT) * 48271) % 2147483647 FROM seq)
 INSERT INTO activities (user_id, activity_type, resource_type, resource_id, action, status,
                         title, description, metadata, created_at)
 SELECT
