@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from analytics import events
+from hub.activity import demo as activity_demo
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database, now_ms
 from hub.notifications import store
@@ -107,6 +108,9 @@ async def seed(db: Database, settings: Settings, per_user: int = 120) -> int:
         print(
             f"seeded {per_user * len(USERS)} notifications for {', '.join(USERS)}", file=sys.stderr
         )
+    added = await activity_demo.seed(db, USERS)
+    if added:
+        print(f"seeded {added} activities for {', '.join(USERS)}", file=sys.stderr)
     _, key = await create_api_key(db, "demo-admin", ["admin"])
     token = make_user_token(settings.secret_key, USERS[0], ttl=7 * 24 * 3600)
     base = settings.base_url.rstrip("/")
