@@ -155,6 +155,9 @@ async def test_one_subscription_per_process_and_ordered_subscribe(
             await asyncio.sleep(0.02)
         assert len(got) == 100
         assert len(subscribers) == 1
+        status = await one.status()
+        assert status["cluster"]["processes"] == 2 and status["backend"] == "redis"
+        assert {p["id"] for p in status["processes"]} == {one.proc_id, two.proc_id}
         current, log = await backend.log("u5")
         assert current is not None and json.loads(log[-1]) == {"seq": current, "type": "t", "i": 5}
     finally:
