@@ -161,3 +161,12 @@ async def test_one_ingester_holds_the_lease(one: Hub) -> None:
     await first.release_lease()
     await one.send("bob")
     assert await other.run_once() == 1
+
+
+async def test_endpoints_are_in_the_openapi_document(sqlite_hub: Hub) -> None:
+    r = await sqlite_hub.client.get("/openapi.json")
+    paths = r.json()["paths"]
+    for name in ENDPOINTS:
+        assert "analytics" in paths[f"{A}/{name}"]["get"]["tags"]
+    assert set(paths["/api/admin/sql"]["post"]["responses"]) >= {"200", "400", "422"}
+    assert "/api/analytics/status" in paths
