@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 
 from hub.realtime.fanout import Fanout
+from hub.settings import Settings
 
 
 async def start(app: Starlette) -> None:
@@ -21,3 +22,17 @@ async def stop(app: Starlette) -> None:
         await fanout.stop()
     finally:
         app.state.fanout = None
+
+
+async def start_publisher(settings: Settings) -> Fanout | None:
+    """A fan-out for a process that only publishes (``hub worker``), or None.
+
+    With ``redis://`` its messages reach every ``hub serve`` process; with
+    ``memory://`` another process cannot be reached, so there is nothing to start.
+    Set the result as ``state.fanout`` and ``await fanout.stop()`` at the end.
+    """
+    if settings.broadcast_url.startswith("memory"):
+        return None
+    fanout = Fanout(settings)
+    await fanout.start()
+    return fanout

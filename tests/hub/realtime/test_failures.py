@@ -28,3 +28,23 @@ async def test_publish_and_status_survive_a_lost_redis(sqlite_url: str, tmp_path
     finally:
         client.connection_pool.connection_kwargs["port"] = 6379
         await fanout.stop()
+
+
+async def test_a_worker_process_can_publish_to_serving_processes(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from hub.realtime import component
+    from tests.hub.realtime.conftest import next_of, serve
+
+    redis_url = await redis_or_skip()
+    settings = make_settings(sqlite_url, tmp_path, broadcast_url=redis_url)
+    assert await component.start_publisher(settings.with_(broadcast_url="memory://")) is None
+    async with serve(settings) as live:
+        ws, _ = await live.ws_ready("alice")
+        worker = await component.start_publisher(settings)
+        assert worker is not None
+        try:
+            await worker.publish_many([("alice", {"type": "activity.created", "n": 1})])
+            assert (await next_of(ws, "activity.created"))["n"] == 1
+        finally:
+            await worker.stop()
