@@ -35,6 +35,12 @@ ROW_COLUMNS = (
     " digest_delivery_id, created_at, updated_at, sent_at"
 )
 FINAL = ("sent", "delivered", "failed", "bounced", "suppressed")
+# outbox.latency_ms is a 32-bit INTEGER; a retry of a month-old row would overflow it
+MAX_LATENCY_MS = 2**31 - 1
+
+
+def latency(now: int, since: int | None) -> int:
+    return min(MAX_LATENCY_MS, max(0, now - (since or now)))
 
 
 def backoff_ms(
@@ -198,7 +204,7 @@ async def finish(
                 category=row["category"],
                 channel=row["channel"],
                 priority=row["priority"],
-                latency_ms=max(0, now - f.created_at),
+                latency_ms=latency(now, f.created_at),
                 error_code=res.error_code,
                 event_time=now,
                 metadata=_metadata(row, res, out),
@@ -252,7 +258,7 @@ async def _finish_digests(db: Database, digests: dict[int, Outcome], now: int) -
                     category=item["category"],
                     channel="email",
                     priority=item["priority"],
-                    latency_ms=max(0, now - (item["n_created"] or now)),
+                    latency_ms=latency(now, item["n_created"]),
                     event_time=now,
                     metadata={"digest_delivery_id": digest_id},
                 )
