@@ -253,7 +253,9 @@ class SseConn(Conn):
 
     def heartbeat(self) -> None:
         if not self.closed and not self.queue:
-            self.queue.append(": ping\n\n")
+            # an event, not a comment: EventSource only shows events to scripts,
+            # and the browser client's watchdog needs to see the server is alive
+            self.queue.append('data: {"type":"ping"}\n\n')
             self.wakeup.set()
 
     def abort(self) -> None:

@@ -80,7 +80,7 @@ async def test_sse_heartbeat_and_eviction(sqlite_live: Live) -> None:
             line = ""
             while line == "":
                 line = await asyncio.wait_for(lines.__anext__(), 5)
-            assert line == ": ping"
+            assert line == 'data: {"type":"ping"}'
             conn.evict()
             rest = [line async for line in lines]
             assert all(not line.startswith("data") for line in rest)

@@ -211,6 +211,7 @@ class LiveClient {
       this.watchdog();
       let msg;
       try { msg = JSON.parse(ev.data); } catch (_) { return; }
+      if (msg.type === "ping") return;
       if (msg.type === "ready") {
         this.worked.add("sse");
         this.attempt = 0;
