@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import os
 import sys
 from typing import Any, TextIO
@@ -78,6 +79,8 @@ async def run_cli(
     """POST the query to the running hub; print the result. 0 ok, 1 refused/failed, 2 usage."""
     out = out or sys.stdout
     err = err or sys.stderr
+    # the CLI prints its own result; httpx's per-request INFO lines are noise here
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     key = key or os.environ.get("HUB_API_KEY", "")
     if not key:
         print("error: an admin API key is needed (--key or HUB_API_KEY)", file=err)
