@@ -176,3 +176,14 @@ async def test_a_failed_device_query_fails_every_waiting_send(hub: Hub, monkeypa
     )
     assert all(isinstance(r, ConnectionError) for r in results)
     await sender.close()
+
+
+async def test_registry_has_every_channel_of_this_area(hub: Hub) -> None:
+    from hub.delivery.senders import build_senders, close_senders
+
+    senders = build_senders(hub.state)
+    try:
+        for channel in ("push", "webhook", "chat", "sms"):
+            assert senders[channel].channel == channel
+    finally:
+        await close_senders(senders)
