@@ -11,7 +11,7 @@ from starlette.routing import BaseRoute, Route
 
 from hub.auth import require_scope
 from hub.db import now_ms
-from hub.delivery import email_api, queue
+from hub.delivery import dead_letters, email_api
 from hub.errors import Conflict, NotFound, parse_query
 
 Status = Literal[
@@ -49,7 +49,7 @@ async def list_deliveries(request: Request) -> JSONResponse:
     """
     await require_scope(request, "admin")
     q = parse_query(request, DeliveryQuery)
-    rows = await queue.list_rows(
+    rows = await dead_letters.list_rows(
         request.app.state.db,
         status=q.status,
         channel=q.channel,
@@ -60,7 +60,7 @@ async def list_deliveries(request: Request) -> JSONResponse:
     )
     return JSONResponse(
         {
-            "deliveries": [queue.row_json(r) for r in rows],
+            "deliveries": [dead_letters.row_json(r) for r in rows],
             "next_before_id": rows[-1]["id"] if len(rows) == q.limit else None,
         }
     )
@@ -79,14 +79,14 @@ async def retry_delivery(request: Request) -> JSONResponse:
     await require_scope(request, "admin")
     delivery_id = request.path_params["delivery_id"]
     try:
-        row = await queue.retry(request.app.state.db, delivery_id, now_ms())
+        row = await dead_letters.retry(request.app.state.db, delivery_id, now_ms())
     except ValueError as exc:
         raise Conflict(
             f"delivery is {exc}; only failed, bounced or suppressed ones retry"
         ) from None
     if row is None:
         raise NotFound("no such delivery")
-    return JSONResponse(queue.row_json(row))
+    return JSONResponse(dead_letters.row_json(row))
 
 
 routes: list[BaseRoute] = [

@@ -12,7 +12,7 @@ from starlette.routing import BaseRoute, Route
 from analytics.events import Event, record
 from hub.auth import require_scope, require_user
 from hub.db import now_ms
-from hub.delivery import queue
+from hub.delivery import suppressions
 from hub.delivery.base import Delivery
 from hub.delivery.unsubscribe import read_token
 from hub.errors import BadRequest, Invalid, Unavailable, parse_body
@@ -46,7 +46,7 @@ async def email_settings(state: Any, user_id: str) -> dict[str, Any]:
     db = state.db
     profile = await users.get(db, user_id) or {}
     email = profile.get("email")
-    bounced = bool(email and await queue.suppressed_addresses(db, [email]))
+    bounced = bool(email and await suppressions.suppressed_addresses(db, [email]))
     return {
         "email": email,
         "email_opt_out": bool(profile.get("email_opt_out")),
@@ -259,7 +259,7 @@ async def bounces(request: Request) -> JSONResponse:
     now = now_ms()
     address = body.email.lower()
     async with db.transaction():
-        await queue.suppress(db, address, body.reason, now)
+        await suppressions.suppress(db, address, body.reason, now)
         owners = await db.fetch_all(
             "SELECT user_id FROM user_profiles WHERE lower(email) = :a", {"a": address}
         )

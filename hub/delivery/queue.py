@@ -15,7 +15,6 @@ lock (BEGIN IMMEDIATE) for the one UPDATE … RETURNING, which serialises claims
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 from analytics.events import Event, record
 from hub.db import Database
 from hub.delivery.base import SendResult
+from hub.delivery.suppressions import suppress
 
 DUE = (
     "status IN ('pending', 'deferred', 'sending') AND digest_period IS NULL"
@@ -34,7 +34,6 @@ ROW_COLUMNS = (
     " reason, attempts, next_attempt_at, last_error, error_code, digest_period,"
     " digest_delivery_id, created_at, updated_at, sent_at"
 )
-FINAL = ("sent", "delivered", "failed", "bounced", "suppressed")
 # outbox.latency_ms is a 32-bit INTEGER; a retry of a month-old row would overflow it
 MAX_LATENCY_MS = 2**31 - 1
 
@@ -264,124 +263,3 @@ async def _finish_digests(db: Database, digests: dict[int, Outcome], now: int) -
                 )
             )
     return events
-
-
-async def suppress(db: Database, address: str, reason: str, now: int) -> None:
-    await db.execute(
-        "INSERT INTO email_suppressions (address, reason, created_at) VALUES (:a, :r, :now)"
-        " ON CONFLICT (address) DO NOTHING",
-        {"a": address.lower(), "r": reason, "now": now},
-    )
-
-
-async def suppressed_addresses(db: Database, addresses: list[str]) -> set[str]:
-    wanted = sorted({a.lower() for a in addresses if a})
-    if not wanted:
-        return set()
-    if db.is_postgres:
-        async with db.transaction():
-            records = await db.raw_connection().fetch(
-                "SELECT address FROM email_suppressions WHERE address = ANY($1::text[])", wanted
-            )
-        return {r["address"] for r in records}
-    params = {f"a{n}": v for n, v in enumerate(wanted)}
-    marks = ", ".join(f":a{n}" for n in range(len(wanted)))
-    rows = await db.fetch_all(
-        f"SELECT address FROM email_suppressions WHERE address IN ({marks})", params
-    )
-    return {r["address"] for r in rows}
-
-
-# ---------------------------------------------------------------- admin
-
-
-def row_json(row: dict[str, Any]) -> dict[str, Any]:
-    from hub.db import ms_to_iso
-
-    extra = row.get("extra")
-    return {
-        "id": row["id"],
-        "notification_id": row["notification_id"],
-        "user_id": row["user_id"],
-        "channel": row["channel"],
-        "status": row["status"],
-        "category": row["category"],
-        "priority": row["priority"],
-        "reason": row["reason"],
-        "attempts": row["attempts"],
-        "next_attempt_at": ms_to_iso(row["next_attempt_at"]),
-        "last_error": row["last_error"],
-        "error_code": row["error_code"],
-        "digest_period": row["digest_period"],
-        "digest_delivery_id": row["digest_delivery_id"],
-        "template": (json.loads(extra) or {}).get("template") if extra else None,
-        "created_at": ms_to_iso(row["created_at"]),
-        "updated_at": ms_to_iso(row["updated_at"]),
-        "sent_at": ms_to_iso(row["sent_at"]),
-    }
-
-
-async def list_rows(
-    db: Database,
-    *,
-    status: str | None,
-    channel: str | None,
-    user_id: str | None,
-    notification_id: int | None,
-    before_id: int | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    where: list[str] = []
-    values: dict[str, Any] = {"n": limit}
-    for col, val in (
-        ("status", status),
-        ("channel", channel),
-        ("user_id", user_id),
-        ("notification_id", notification_id),
-    ):
-        if val is not None:
-            where.append(f"{col} = :{col}")
-            values[col] = val
-    if before_id is not None:
-        where.append("id < :before")
-        values["before"] = before_id
-    sql = f"SELECT {ROW_COLUMNS} FROM deliveries"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    return await db.fetch_all(sql + " ORDER BY id DESC LIMIT :n", values)
-
-
-async def retry(db: Database, delivery_id: int, now: int) -> dict[str, Any] | None:
-    """Put a dead (failed/bounced/suppressed) row back in the queue with fresh attempts.
-
-    Returns the row, or None if there is none; raises ValueError if it is not dead.
-    """
-    async with db.transaction():
-        row = await db.fetch_one(
-            f"SELECT {ROW_COLUMNS} FROM deliveries WHERE id = :id", {"id": delivery_id}
-        )
-        if row is None:
-            return None
-        if row["status"] not in ("failed", "bounced", "suppressed"):
-            raise ValueError(row["status"])
-        if row["channel"] == "email" and row["address"]:
-            # an admin retry of a bounce means the address is believed good again
-            await db.execute(
-                "DELETE FROM email_suppressions WHERE address = :a",
-                {"a": row["address"].lower()},
-            )
-        await db.execute(
-            "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = :now,"
-            " updated_at = :now WHERE id = :id",
-            {"id": delivery_id, "now": now},
-        )
-        if row["notification_id"] is None:
-            # a digest email carries its items again
-            await db.execute(
-                "UPDATE deliveries SET status = 'deferred', updated_at = :now"
-                " WHERE digest_delivery_id = :id",
-                {"id": delivery_id, "now": now},
-            )
-    return await db.fetch_one(
-        f"SELECT {ROW_COLUMNS} FROM deliveries WHERE id = :id", {"id": delivery_id}
-    )

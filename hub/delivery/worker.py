@@ -19,7 +19,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from hub.db import Database, now_ms
-from hub.delivery import digest, queue
+from hub.delivery import digest, queue, suppressions
 from hub.delivery.base import Delivery, Sender, SendResult
 from hub.delivery.senders import build_senders, close_senders
 from hub.settings import Settings
@@ -100,7 +100,7 @@ class Worker:
         if not rows:
             return 0
         deliveries = [to_delivery(r) for r in rows]
-        suppressed = await queue.suppressed_addresses(
+        suppressed = await suppressions.suppressed_addresses(
             db, [d.address for d in deliveries if d.channel == "email" and d.address]
         )
         results = await asyncio.gather(*(self._send(d, suppressed) for d in deliveries))

@@ -108,7 +108,7 @@ async def test_late_items_get_their_own_digest(sqlite_hub: Hub) -> None:
 
 
 async def test_digest_failure_fails_its_items_and_retry_restores_them(sqlite_hub: Hub) -> None:
-    from hub.delivery import queue
+    from hub.delivery import dead_letters, queue
     from hub.delivery.base import SendResult
 
     hub = sqlite_hub
@@ -128,7 +128,7 @@ async def test_digest_failure_fails_its_items_and_retry_restores_them(sqlite_hub
         hub.db, [queue.Finished(rows[0], SendResult.fail("x", "no"), 0)], now_ms(), 3, 1, 1
     )
     assert await hub.db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'failed'") == 2
-    await queue.retry(hub.db, digest_id, now_ms())
+    await dead_letters.retry(hub.db, digest_id, now_ms())
     item = await hub.db.fetch_one(
         "SELECT status FROM deliveries WHERE digest_delivery_id = :d", {"d": digest_id}
     )
