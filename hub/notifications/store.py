@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
-from analytics import events
 from hub.db import Database, now_ms
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
@@ -76,14 +76,15 @@ async def insert_notifications(
 ) -> list[dict[str, Any]]:
     """Insert one notification per user (inside a transaction); returns the rows.
 
-    Also records a ``created`` event per notification in the outbox.
+    Also records a ``created`` event per notification in the outbox (the same
+    row analytics.events.record writes), in the same statement on Postgres and
+    one executemany on SQLite: 10,000 Event objects built in Python would cost
+    several times the insert itself.
     """
     now = created_at or now_ms()
     data_json = json.dumps(data) if data is not None else None
     if db.is_postgres:
-        # One statement for any number of recipients, its outbox events
-        # included: 10,000 Event objects built and sent from Python would cost
-        # several times the insert itself.
+        # one statement for any number of recipients, outbox events included
         raw = db.raw_connection()
         records = await raw.fetch(
             "WITH ins AS (INSERT INTO notifications (user_id, category, title, body, link, data,"
@@ -108,14 +109,31 @@ async def insert_notifications(
         ids = [(r["id"], r["user_id"]) for r in records]
     else:
         raw = db.raw_connection()
-        ids = []
-        for uid in user_ids:
-            cur = await raw.execute(
-                "INSERT INTO notifications (user_id, category, title, body, link, data, priority,"
-                " created_at, api_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (uid, category, title, body, link, data_json, priority, now, api_key_id),
-            )
-            ids.append((cur.lastrowid, uid))
+        cursor = await raw.execute(
+            "INSERT INTO notifications (user_id, category, title, body, link, data, priority,"
+            " created_at, api_key_id) SELECT value, ?, ?, ?, ?, ?, ?, ?, ? FROM json_each(?)"
+            " ORDER BY key RETURNING id, user_id",
+            (
+                category,
+                title,
+                body,
+                link,
+                data_json,
+                priority,
+                now,
+                api_key_id,
+                json.dumps(user_ids),
+            ),
+        )
+        ids = sorted((r[0], r[1]) for r in await cursor.fetchall())
+        await raw.executemany(
+            "INSERT INTO outbox (event_id, event_time, event, notification_id, user_id, category,"
+            " channel, priority, api_key_id) VALUES (?, ?, 'created', ?, ?, ?, 'in_app', ?, ?)",
+            [
+                (str(uuid.uuid4()), now, nid, uid, category, priority, api_key_id)
+                for nid, uid in ids
+            ],
+        )
     rows = [
         {
             "id": nid,
@@ -136,24 +154,6 @@ async def insert_notifications(
         }
         for nid, uid in ids
     ]
-    if db.is_postgres:
-        return rows
-    await events.record(
-        db,
-        [
-            events.Event(
-                "created",
-                notification_id=r["id"],
-                user_id=r["user_id"],
-                category=category,
-                channel="in_app",
-                priority=priority,
-                api_key_id=api_key_id,
-                event_time=now,
-            )
-            for r in rows
-        ],
-    )
     return rows
 
 
