@@ -388,3 +388,60 @@ async def test_standalone_run_ingester(db_url: str, analytics_url: str, tmp_path
         await run_ingester(SimpleNamespace(db=db, settings=settings.with_(analytics_url="")), stop)
     finally:
         await db.disconnect()
+
+
+async def test_every_rollup_counts_a_resent_batch_once(
+    ahub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events days back land in the daily rollup (cascaded from the hourly one): re-sent once."""
+    day = 86_400_000
+    base = (now_ms() // day - 3) * day + 12 * HOUR  # noon, three days ago
+    async with ahub.db.transaction():
+        await record(
+            ahub.db,
+            [
+                Event(
+                    "created",
+                    notification_id=i,
+                    user_id=f"u{i % 2}",
+                    category="c",
+                    channel="in_app",
+                    event_time=base + i * HOUR,
+                )
+                for i in range(6)
+            ],
+        )
+    ingester = ahub.state.analytics.ingester
+    real_prune = ingester.prune
+    calls = {"n": 0}
+
+    async def crash_first(batch_id: int, n: int) -> None:
+        calls["n"] += 1
+        if calls["n"] % 2 == 1:
+            raise TimeoutError("lost the answer")
+        await real_prune(batch_id, n)
+
+    monkeypatch.setattr(ingester, "prune", crash_first)
+    while True:
+        try:
+            if await ingester.run_once() == 0:
+                break
+        except TimeoutError:
+            continue
+    assert calls["n"] == 4  # two batches of up to 4, each sent twice
+    sink = ahub.state.analytics.sink
+    for table in ("events", "events_hourly", "events_daily"):
+        column = "count()" if table == "events" else "sum(events)"
+        assert (await sink.query(f"SELECT {column} FROM {table}")).rows[0][0] == 6, table
+    daily = await sink.query(
+        "SELECT groupBitmapMerge(notifications), uniqMerge(users) FROM events_daily"
+    )
+    assert daily.rows[0] == (6, 2)
+    headers = await ahub.key("analytics")
+    w = {"from": ms_to_iso(base - 2 * day - 7), "to": ms_to_iso(now_ms()), "source": "rollup"}
+    s = await get(ahub, f"{A}/summary", headers, **w)
+    assert s["created"] == 6
+    f = await get(ahub, f"{A}/funnel", headers, **w)
+    assert f["stages"][0]["notifications"] == 6
+    t = await get(ahub, f"{A}/timeline", headers, interval="day", **w)
+    assert sum(t["series"]["created"]) == 6 and max(t["series"]["created"]) == 6
