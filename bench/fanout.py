@@ -235,7 +235,12 @@ class HttpSender:
 
 
 async def send_loop(
-    args: argparse.Namespace, ports: list[int], users: list[str], admin: str, notify: str
+    args: argparse.Namespace,
+    ports: list[int],
+    users: list[str],
+    admin: str,
+    notify: str,
+    pids: list[int],
 ) -> dict[str, Any]:
     """Targeted messages at args.rate for args.seconds, then args.broadcasts broadcasts."""
     senders: list[Any] = []
@@ -256,6 +261,7 @@ async def send_loop(
     await bcast.open(1)
 
     sent = 0
+    cpu_start = sum(cpu_s(pid) for pid in pids)
     tasks: set[asyncio.Task[None]] = set()
     tick = 0.005
     per_tick = args.rate * tick
@@ -294,13 +300,19 @@ async def send_loop(
         await asyncio.gather(*tasks)
     achieved = sent / (time.perf_counter() - start)
     await asyncio.sleep(1.0)
+    cpu_mid = sum(cpu_s(pid) for pid in pids)
     for i in range(args.broadcasts):
         await bcast.post({"message": {"type": "bench_all", "k": f"b{i}", "t": time.time()}})
         await asyncio.sleep(1.5)
     await asyncio.sleep(1.0)
+    cpu_end = sum(cpu_s(pid) for pid in pids)
     if redis_backend is not None:
         await redis_backend.client.aclose()
     return {
+        "server_cpu_ms_per_msg": round(1000 * (cpu_mid - cpu_start) / max(1, sent), 3),
+        "server_cpu_ms_per_broadcast": round(
+            1000 * (cpu_end - cpu_mid) / max(1, args.broadcasts), 1
+        ),
         "sent": sent,
         "achieved_rate": round(achieved, 1),
         "http_errors": sum(s.errors for s in senders) + bcast.errors,
@@ -424,7 +436,7 @@ def main() -> int:
         rss1 = [rss_kb(pr.pid) for pr in procs]
         cpu0 = [cpu_s(pr.pid) for pr in procs]
         t_run = time.perf_counter()
-        sender = asyncio.run(send_loop(args, ports, users, admin, notify))
+        sender = asyncio.run(send_loop(args, ports, users, admin, notify, [pr.pid for pr in procs]))
         run_wall = time.perf_counter() - t_run
         cpu1 = [cpu_s(pr.pid) for pr in procs]
         stop.set()

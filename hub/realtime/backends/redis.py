@@ -55,7 +55,10 @@ class RedisBackend:
         self.prefix = prefix
         self.max_log = max_log
         self.broadcast = Broadcast(backend=_OrderedRedisBackend(url))
-        self.client: Any = aioredis.from_url(url)
+        # bounded: a burst of 10,000 connects would otherwise open a Redis
+        # connection (with its buffers) per concurrent log read
+        pool = aioredis.BlockingConnectionPool.from_url(url, max_connections=32, timeout=20)
+        self.client: Any = aioredis.Redis(connection_pool=pool)
         self._publish = self.client.register_script(PUBLISH_LUA)
         self._stats_key = f"{prefix}:procs"
 
