@@ -8,6 +8,7 @@ script needs (CSRF token, user id, API paths) is put in data- attributes and
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
-from hub.auth import SESSION_COOKIE, Principal, authenticate
+from hub.auth import SESSION_COOKIE, Principal, authenticate, origin_matches
 from hub.delivery.base import CHANNELS
 from hub.errors import HubError
 from hub.preferences.routing import FREQUENCIES
@@ -217,6 +218,15 @@ async def logout_page(request: Request) -> Response:
     responses:
       303: {description: cookie cleared, sent to /login}
     """
+    principal = await current_principal(request)
+    if principal is not None and principal.via_cookie:
+        form = await request.form()
+        sent = str(form.get("csrf") or "")
+        if not (principal.csrf and hmac.compare_digest(sent, principal.csrf)):
+            if not origin_matches(request):
+                return forbidden(
+                    request, principal, "The sign-out form had expired. Reload and try again."
+                )
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -160,7 +160,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
         service_missing("Chromium", f"{CHROMIUM} not found")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # the machine is shared with other test runs: be patient, not flaky
+    expect.set_options(timeout=10_000)
 
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

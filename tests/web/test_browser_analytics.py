@@ -50,7 +50,7 @@ def test_dashboards_render_real_data_filter_download_and_go_live(
 ) -> None:
     total = seed_analytics(live_server)
     page = pages.open("/dashboards", key="admin")
-    expect(page.locator("body[data-dashboards-loaded]")).to_have_count(1)
+    expect(page.locator("body[data-dashboards-loaded]")).to_have_count(1, timeout=30_000)
     for chart in CHARTS:
         card = page.locator(f'[data-chart="{chart}"]')
         expect(card.locator(".js-plotly-plot svg.main-svg").first).to_be_visible()
@@ -101,7 +101,7 @@ def test_dashboards_render_real_data_filter_download_and_go_live(
 def test_dashboards_on_a_phone_for_an_analyst(pages: Pages, live_server: LiveServer) -> None:
     seed_analytics(live_server)
     page = pages.open("/dashboards", key="analytics", viewport=PHONE)
-    expect(page.locator("body[data-dashboards-loaded]")).to_have_count(1)
+    expect(page.locator("body[data-dashboards-loaded]")).to_have_count(1, timeout=30_000)
     expect(
         page.locator('[data-chart="heatmap"] .js-plotly-plot svg.main-svg').first
     ).to_be_visible()
@@ -185,7 +185,7 @@ def test_login_form_and_sign_out(pages: Pages, live_server: LiveServer) -> None:
         page.fill("#login-secret", live_server.keys["analytics"])
         page.click("#login-form button[type=submit]")
         expect(page).to_have_url(f"{live_server.url}/dashboards")
-        expect(page.locator("body[data-dashboards-loaded]")).to_have_count(1)
+        expect(page.locator("body[data-dashboards-loaded]")).to_have_count(1, timeout=30_000)
         page.click("#signout")
         expect(page).to_have_url(f"{live_server.url}/login")
         page.goto(f"{live_server.url}/notifications")

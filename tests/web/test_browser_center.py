@@ -59,6 +59,13 @@ def test_center_list_filters_search_and_bulk_actions(pages: Pages, live_server: 
     expect(page.locator("#note-list[data-state=ready]")).to_have_count(1)
     expect(items).to_have_count(12)
 
+    # date range: nothing was sent tomorrow
+    page.fill("#date-from", "2099-01-01")
+    expect(page.locator("#list-status")).to_have_text("No notifications here.")
+    expect(items).to_have_count(0)
+    page.fill("#date-from", "")
+    expect(items).to_have_count(12)
+
     # sort oldest first
     page.select_option("#sort", "oldest")
     expect(items.first.locator(".note-title")).to_have_text("Invoice 0")

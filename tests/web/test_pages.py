@@ -83,8 +83,15 @@ async def test_api_key_sessions_see_only_their_pages(sqlite_hub: Hub) -> None:
 async def test_sign_out_form_clears_the_session(sqlite_hub: Hub) -> None:
     await sqlite_hub.client.get(f"/login?token={sqlite_hub.token('alice')}")
     assert (await sqlite_hub.client.get("/notifications")).status_code == 200
-    r = await sqlite_hub.client.post("/logout")
+    page = (await sqlite_hub.client.get("/notifications")).text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    # a forged form (another site, no token) does not sign anyone out
+    r = await sqlite_hub.client.post("/logout", data={"csrf": "nope"})
+    assert r.status_code == 403
+    assert (await sqlite_hub.client.get("/notifications")).status_code == 200
+    r = await sqlite_hub.client.post("/logout", data={"csrf": csrf})
     assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert (await sqlite_hub.client.post("/logout")).status_code == 303  # already out
     r = await sqlite_hub.client.get("/notifications")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
 

@@ -53,6 +53,7 @@ function item(a) {
 async function load(skip = 0) {
   const gen = ++state.gen;
   clearErrors();
+  list.dataset.state = "loading";
   showStatus(statusEl, "Loading…");
   try {
     const data = await api("/api/activities", { query: { ...filters(), skip, limit: PAGE } });
@@ -68,8 +69,10 @@ async function load(skip = 0) {
     $("#act-prev").disabled = skip === 0;
     $("#act-next").disabled = skip + PAGE >= state.total;
     showStatus(statusEl, items.length ? "" : "No activity matches.");
+    list.dataset.state = "ready";
   } catch (err) {
     if (gen !== state.gen) return;
+    list.dataset.state = "ready";
     if (err.status === 422) showFieldErrors(err.fields);
     showStatus(statusEl, `Could not load activity: ${err.message}`, "error");
   }
@@ -154,7 +157,7 @@ form.addEventListener("change", () => load(0));
 form.addEventListener("input", debounce((ev) => { if (ev.target.type === "text") load(0); }, 300));
 form.addEventListener("reset", () => setTimeout(() => load(0), 0));
 form.addEventListener("submit", (ev) => { ev.preventDefault(); load(0); });
-search.addEventListener("input", debounce(() => load(0), 250));
+search.addEventListener("input", debounce(() => load(0), 120));
 $("#act-prev").addEventListener("click", () => load(Math.max(0, state.skip - PAGE)));
 $("#act-next").addEventListener("click", () => load(state.skip + PAGE));
 $("#act-export-csv").addEventListener("click", () => exportAs("csv"));

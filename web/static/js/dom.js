@@ -76,7 +76,7 @@ export function toast(text, kind = "info") {
 }
 
 /** Show a status message (success or error) inline in `el`. */
-export function showStatus(el, text, kind = "ok") {
+export function showStatus(el, text, kind = "info") {
   if (!el) return;
   el.textContent = text;
   el.dataset.kind = kind;

@@ -222,7 +222,7 @@ form.addEventListener("change", reload);
 form.addEventListener("reset", () => setTimeout(reload, 0));
 form.addEventListener("submit", (ev) => { ev.preventDefault(); reload(); });
 sort.addEventListener("change", reload);
-search.addEventListener("input", debounce(reload, 250));
+search.addEventListener("input", debounce(reload, 120));
 search.addEventListener("input", debounce(suggest, 150));
 
 const toggle = $(".filters-toggle");

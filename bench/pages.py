@@ -1,0 +1,354 @@
+"""Page load and interaction response times of the web pages, in Chromium, on demo data.
+
+Seeds a fresh hub with `hub demo` (SQLite + chDB, as `make run` does), serves
+it with `hub serve` in a subprocess, and drives Debian's Chromium:
+
+- load: the browser's navigation timing (response end, DOMContentLoaded,
+  load event) and "ready", the time from navigation start until the page's
+  data is on screen (first list item, first chart, ...);
+- interaction: from the click or keystroke until the page shows the result,
+  timed inside the page (animation frames), so the driver's round trips
+  are not counted.
+
+Targets: load under 500 ms, interactions under 200 ms.
+
+    .venv/bin/python bench/pages.py [--runs 5]
+
+Prints a table and writes bench/results/pages.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, sync_playwright
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "pages.json"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+LOAD_TARGET_MS = 500
+INTERACTION_TARGET_MS = 200
+
+# page → (path, who, selector that means "the data is on screen")
+PAGES = {
+    "notifications": ("/notifications", "user", "#note-list > li"),
+    "preferences": ("/preferences", "user", ".pref-card"),
+    "activity": ("/activity", "user", "#act-list[data-state=ready]"),
+    "dashboards": ("/dashboards", "admin", "body[data-dashboards-loaded]"),
+    "admin_sql": ("/admin/sql", "admin", "#examples button"),
+}
+
+NAV_TIMING = """() => {
+  const n = performance.getEntriesByType("navigation")[0];
+  return {response_end: n.responseEnd, dom_content_loaded: n.domContentLoadedEventEnd,
+          load: n.loadEventEnd};
+}"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_hub(tmp: Path) -> tuple[subprocess.Popen[bytes], str, str, str]:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "HUB_VAR_DIR": str(tmp),
+        "HUB_DATABASE_URL": f"sqlite:///{tmp}/hub.db",
+        "HUB_ANALYTICS_URL": f"chdb://{tmp}/analytics",
+        "HUB_EMAIL_URL": f"file://{tmp}/mail",
+        "HUB_BASE_URL": url,
+        "HUB_LOG_LEVEL": "warning",
+    }
+    demo = subprocess.run(
+        [sys.executable, "-m", "hub", "demo"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = demo.stdout + demo.stderr
+    login = re.search(r"login link: (\S+)", out)
+    key = re.search(r"Admin API key.*: (hub_\S+)", out)
+    if not login or not key:
+        raise SystemExit(f"could not read the demo output:\n{out}")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "serve", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("hub serve did not start")
+        time.sleep(0.2)
+    return proc, url, login.group(1), key.group(1)
+
+
+def wait_ingested(url: str, key: str) -> None:
+    """Until the demo's outbox reached chDB, so dashboards show the demo data."""
+    headers = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = httpx.post(
+            f"{url}/api/admin/sql",
+            json={"query": "SELECT count() AS n FROM events"},
+            headers=headers,
+            timeout=10,
+        )
+        if r.status_code == 200 and r.json()["rows"][0][0] >= 360:
+            return
+        time.sleep(0.5)
+
+
+# Records, inside the page, when its data first reached the DOM.
+READY_JS = """
+(() => {
+  const selectors = %s;
+  const sel = selectors[location.pathname];
+  if (!sel) return;
+  const check = () => {
+    if (window.__readyAt === undefined && document.querySelector(sel)) {
+      window.__readyAt = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document, {subtree: true, childList: true, attributes: true});
+})();
+"""
+
+# Runs an action in the page and polls (every animation frame) until `done`
+# holds: the time the user waits, without the test driver's own round trips.
+INTERACT_JS = """async ([action, done]) => {
+  const act = new Function(action);
+  const ok = new Function("return (" + done + ")");
+  const t0 = performance.now();
+  act();
+  while (!ok()) {
+    await new Promise((r) => requestAnimationFrame(r));
+    if (performance.now() - t0 > 20000) throw new Error("timed out: " + done);
+  }
+  return performance.now() - t0;
+}"""
+
+
+def measure_load(page: Page, url: str, path: str, ready: str) -> dict[str, float]:
+    page.goto(url + path)
+    page.wait_for_selector(ready, state="attached")
+    page.wait_for_load_state("load")
+    timing = page.evaluate(NAV_TIMING)
+    return {**timing, "ready": page.evaluate("() => window.__readyAt")}
+
+
+def interact(page: Page, action: str, done: str) -> float:
+    return float(page.evaluate(INTERACT_JS, [action, done]))
+
+
+LIST_READY = "document.querySelector('#note-list').dataset.state === 'ready'"
+
+
+def interactions_user(page: Page, url: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    page.goto(url + "/notifications")
+    page.wait_for_selector("#note-list[data-state=ready] > li")
+    out["center: filter by category"] = interact(
+        page,
+        "[...document.querySelectorAll('#category-list input')]"
+        ".find(i => i.value === 'billing').click()",
+        LIST_READY + " && document.querySelector('#note-list > li') &&"
+        " [...document.querySelectorAll('#note-list .chip')]"
+        ".every(c => c.textContent !== 'security')",
+    )
+    out["center: sort oldest first"] = interact(
+        page,
+        "const s = document.querySelector('#sort'); s.value = 'oldest';"
+        " s.dispatchEvent(new Event('change'))",
+        LIST_READY + " && document.querySelector('#note-list > li')",
+    )
+    out["center: search (incl. 120 ms debounce)"] = interact(
+        page,
+        "const s = document.querySelector('#search'); s.value = 'refund';"
+        " s.dispatchEvent(new Event('input'))",
+        LIST_READY + " && document.querySelector('#note-list > li') &&"
+        " [...document.querySelectorAll('#note-list .note-title')]"
+        ".every(t => /refund/i.test(t.textContent))",
+    )
+    page.fill("#search", "")
+    page.wait_for_timeout(400)
+    page.wait_for_selector("#note-list[data-state=ready] > li")
+    out["center: open detail"] = interact(
+        page,
+        "document.querySelector('#note-list .note-open').click()",
+        "document.querySelector('#note-detail[open]')",
+    )
+    page.keyboard.press("Escape")
+    out["center: mark 2 selected read"] = interact(
+        page,
+        "document.querySelector('#list-status').dataset.kind = '';"
+        " const b = document.querySelectorAll('#note-list .note-select');"
+        " b[0].click(); b[1].click(); document.querySelector('#bulk-read').click()",
+        "document.querySelector('#list-status').dataset.kind === 'ok'",
+    )
+    out["bell: open panel"] = interact(
+        page,
+        "document.querySelector('#bell').click()",
+        "document.querySelector('#panel .note')",
+    )
+    page.keyboard.press("Escape")
+
+    page.goto(url + "/preferences")
+    page.wait_for_selector(".pref-card")
+    out["preferences: save"] = interact(
+        page,
+        "document.querySelector('#prefs-status').dataset.kind = '';"
+        " document.querySelector('#save').click()",
+        "document.querySelector('#prefs-status').dataset.kind === 'ok'",
+    )
+
+    page.goto(url + "/activity")
+    page.wait_for_selector("#act-list[data-state=ready]", state="attached")
+    out["activity: filter by status"] = interact(
+        page,
+        "const s = document.querySelector('#f-status'); s.value = 'failed';"
+        " s.dispatchEvent(new Event('change', {bubbles: true}))",
+        "document.querySelector('#act-list').dataset.state === 'ready'",
+    )
+    return out
+
+
+def interactions_admin(page: Page, url: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    page.goto(url + "/dashboards")
+    page.wait_for_selector("body[data-dashboards-loaded]")
+    before = page.get_attribute("body", "data-dashboards-loaded")
+    out["dashboards: filter by channel (7 queries, 6 charts)"] = interact(
+        page,
+        "const s = document.querySelector('#d-channel'); s.value = 'in_app';"
+        " s.dispatchEvent(new Event('change', {bubbles: true}))",
+        f"document.body.dataset.dashboardsLoaded !== {json.dumps(before)}",
+    )
+    page.goto(url + "/admin/sql")
+    page.wait_for_selector("#examples button")
+    out["sql console: run a GROUP BY"] = interact(
+        page,
+        "document.querySelector('#sql').value ="
+        " 'SELECT category, count() AS n FROM events GROUP BY category';"
+        " document.querySelector('#run').click()",
+        "document.querySelector('#results-table')",
+    )
+    return out
+
+
+def summarize(values: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(values), 1),
+        "max": round(max(values), 1),
+        "runs": len(values),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5, help="repetitions of each measurement")
+    parser.add_argument("--chromium", default="/usr/bin/chromium")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        proc, url, login, key = start_hub(Path(tmp_dir))
+        try:
+            wait_ingested(url, key)
+            results = run(url, login, key, args.runs, args.chromium)
+        finally:
+            proc.terminate()
+            proc.wait(20)
+    report(results)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten {RESULTS.relative_to(ROOT)}")
+    return 0
+
+
+def run(url: str, login: str, key: str, runs: int, chromium: str) -> dict[str, Any]:
+    loads: dict[str, list[dict[str, float]]] = {name: [] for name in PAGES}
+    clicks: dict[str, list[float]] = {}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        user = browser.new_context(viewport={"width": 1280, "height": 800})
+        admin = browser.new_context(viewport={"width": 1280, "height": 800})
+        ready_js = READY_JS % json.dumps({path: ready for path, _, ready in PAGES.values()})
+        user.add_init_script(ready_js)
+        admin.add_init_script(ready_js)
+        user_page = user.new_page()
+        user_page.goto(login)
+        admin.request.post(f"{url}/api/auth/session", data={"api_key": key})
+        admin_page = admin.new_page()
+        for name, (path, who, ready) in PAGES.items():
+            page = user_page if who == "user" else admin_page
+            measure_load(page, url, path, ready)  # warm caches (plotly.js, templates)
+            for _ in range(runs):
+                loads[name].append(measure_load(page, url, path, ready))
+        for _ in range(runs):
+            for label, ms in {
+                **interactions_user(user_page, url),
+                **interactions_admin(admin_page, url),
+            }.items():
+                clicks.setdefault(label, []).append(ms)
+        browser.close()
+    return {
+        "targets_ms": {"load": LOAD_TARGET_MS, "interaction": INTERACTION_TARGET_MS},
+        "load": {
+            name: {metric: summarize([r[metric] for r in rows]) for metric in rows[0]}
+            for name, rows in loads.items()
+        },
+        "interaction": {label: summarize(values) for label, values in clicks.items()},
+    }
+
+
+def report(results: dict[str, Any]) -> None:
+    print(
+        f"\nPage load, ms (median / max of {next(iter(results['load'].values()))['ready']['runs']})"
+    )
+    print(f"{'page':<16}{'response':>12}{'DOMContent':>14}{'load':>12}{'data ready':>14}")
+    for name, m in results["load"].items():
+        cells = [
+            f"{m[k]['median']:.0f} / {m[k]['max']:.0f}"
+            for k in ("response_end", "dom_content_loaded", "load", "ready")
+        ]
+        print(f"{name:<16}{cells[0]:>12}{cells[1]:>14}{cells[2]:>12}{cells[3]:>14}")
+    print("\nInteraction, ms (median / max)")
+    for label, m in results["interaction"].items():
+        flag = "" if m["median"] < INTERACTION_TARGET_MS else "  (over target)"
+        print(f"  {label:<54}{m['median']:>7.0f} / {m['max']:.0f}{flag}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
