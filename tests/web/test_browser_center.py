@@ -180,6 +180,12 @@ def test_live_arrival_on_page_and_bell(pages: Pages, live_server: LiveServer) ->
     expect(items.first.locator(".note-title")).to_have_text("Fresh news")
     expect(page.locator("#live-region")).to_have_text("New notification: Fresh news")
     expect(page.locator("#bell-badge")).to_have_text("3")
+    # read elsewhere (another tab, a phone): this page follows
+    fresh = items.first.get_attribute("data-id")
+    with live_server.client(user="erin") as c:
+        assert c.post(f"/api/notifications/{fresh}/read").status_code == 200
+    expect(items.first).to_have_class("note read arrived")
+    expect(page.locator("#bell-badge")).to_have_text("2")
     # another user's notification never shows up here
     live_server.send("frank", category="billing", title="Not for erin")
     live_server.send("erin", category="billing", title="Second fresh")

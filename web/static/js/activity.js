@@ -191,5 +191,7 @@ document.addEventListener("hub:message", (ev) => {
   loadSummary();
 });
 
+document.addEventListener("hub:resync", () => { loadSummary(); load(0); });
+
 loadSummary();
 load(0);

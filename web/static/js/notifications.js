@@ -274,11 +274,35 @@ document.addEventListener("hub:message", (ev) => {
     }
     loadCategories();
   } else if (msg.type === "notification.deleted") {
-    const id = String(msg.id ?? noteFromMessage(msg)?.id ?? "");
-    list.querySelector(`li[data-id="${CSS.escape(id)}"]`)?.remove();
-    state.items.delete(id);
+    const ids = msg.ids || [msg.id ?? noteFromMessage(msg)?.id];
+    for (const raw of ids) {
+      const id = String(raw ?? "");
+      list.querySelector(`li[data-id="${CSS.escape(id)}"]`)?.remove();
+      state.items.delete(id);
+    }
+  } else if (msg.type === "notification.updated") {
+    // a change made elsewhere (another tab, a device, an email click)
+    const n = noteFromMessage(msg);
+    const ids = n ? [n.id] : msg.ids || [];
+    for (const raw of ids) {
+      const id = String(raw);
+      const current = state.items.get(id);
+      const changes = n || msg.changes || {};
+      const li = list.querySelector(`li[data-id="${CSS.escape(id)}"]`);
+      if (!current || !li) continue;
+      if (changes.is_read && !current.is_read) {
+        current.is_read = true;
+        li.classList.replace("unread", "read");
+        li.querySelector(".note-open .visually-hidden")?.remove();
+      }
+      if (changes.archived !== undefined && Boolean(changes.archived) !== Boolean(current.archived)) {
+        li.remove();
+        state.items.delete(id);
+      }
+    }
   }
 });
+document.addEventListener("hub:resync", () => { loadCategories(); load(true); });
 document.addEventListener("hub:changed", () => { loadCategories(); load(true); });
 
 updateExportLinks();

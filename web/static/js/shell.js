@@ -146,6 +146,7 @@ document.addEventListener("hub:message", (ev) => {
     refreshUnread();
   }
 });
+document.addEventListener("hub:resync", refreshUnread);
 
 let livePromise = null;
 
