@@ -130,12 +130,18 @@ function renderChart(Plotly, chart) {
   state.charts.set(chart.id, chart);
   $(".chart-empty", card).hidden = !chart.empty;
   renderTable($(".table-wrap", card), chart);
-  Plotly.react(`chart-${chart.id}`, chart.figure.data, chart.figure.layout, PLOT_CONFIG);
+  // the card's heading names the chart on screen; the title stays for the PNG
+  const layout = { ...chart.figure.layout, title: { text: "" },
+    margin: { ...(chart.figure.layout.margin || {}), t: 16 } };
+  Plotly.react(`chart-${chart.id}`, chart.figure.data, layout, PLOT_CONFIG);
 }
 
 async function downloadPng(id) {
   const Plotly = await plotlyReady();
-  const url = await Plotly.toImage(`chart-${id}`, { format: "png", width: 1000, height: 560 });
+  const chart = state.charts.get(id);
+  const url = await Plotly.toImage(
+    { data: chart.figure.data, layout: chart.figure.layout },
+    { format: "png", width: 1000, height: 560 });
   const a = h("a", { href: url, download: `${id}.png` });
   document.body.append(a);
   a.click();
