@@ -103,10 +103,12 @@ async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None
 
 
 class WebSocketApp:
-    """The endpoint as an ASGI app, so Starlette passes the raw send through."""
+    """The endpoint as an ASGI app, so Starlette passes the raw send through.
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await websocket_endpoint(scope, receive, send)
+    ``__call__`` is the endpoint itself: no extra coroutine frame per socket.
+    """
+
+    __call__ = staticmethod(websocket_endpoint)
 
 
 async def _send_unread(state: Any, conn: WsConn) -> None:
