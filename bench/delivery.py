@@ -115,9 +115,25 @@ async def seed(db: Database, n: int) -> None:
         )
 
 
-async def drain(db: Database, settings: Settings, workers: int, n: int) -> float:
+class NullSender:
+    """Accepts everything at once: what the queue alone (claim, finish, events) sustains."""
+
+    channel = "email"
+
+    async def send(self, delivery: Any) -> Any:
+        from hub.delivery.base import SendResult
+
+        return SendResult.ok()
+
+    async def close(self) -> None:
+        return None
+
+
+async def drain(
+    db: Database, settings: Settings, workers: int, n: int, null: bool = False
+) -> float:
     state = SimpleNamespace(db=db, settings=settings)
-    sender = build_sender(state)
+    sender: Any = NullSender() if null else build_sender(state)
     assert sender is not None
     pool = WorkerPool(state, workers)
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -155,7 +171,7 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
             settings = Settings(
                 database_url=db_url,
                 secret_key="bench-secret-key-0123456789abcdef",
-                email_url=f"smtp://127.0.0.1:{port}",
+                email_url=f"smtp://127.0.0.1:{port}?pool={args.pool}",
                 delivery_workers=workers,
                 delivery_batch_size=args.batch,
                 delivery_poll_interval=0.01,
@@ -197,6 +213,48 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
     return results
 
 
+async def run_queue_only(args: argparse.Namespace, db_url: str) -> list:
+    """The same runs with a sender that does nothing: the queue's own ceiling."""
+    db = Database(db_url)
+    await db.connect()
+    results = []
+    try:
+        for workers in [int(w) for w in args.workers.split(",")]:
+            await seed(db, args.n)
+            settings = Settings(
+                database_url=db_url,
+                secret_key="bench-secret-key-0123456789abcdef",
+                email_url="",
+                delivery_workers=workers,
+                delivery_batch_size=args.batch,
+                delivery_poll_interval=0.01,
+                digest_interval=3600,
+                analytics_url="",
+            )
+            elapsed = await drain(db, settings, workers, args.n, null=True)
+            sent = await db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'")
+            row = {
+                "channel": "queue only (null sender)",
+                "workers": workers,
+                "n": args.n,
+                "seconds": round(elapsed, 3),
+                "per_second": round(args.n / elapsed, 1),
+                "worker_cpu_ms_per_email": round(drain.cpu * 1000 / args.n, 3),  # type: ignore[attr-defined]
+                "rows_sent": sent,
+                "ok": sent == args.n,
+            }
+            results.append(row)
+            print(
+                f"queue  workers={workers}  {args.n} in {elapsed:.2f} s"
+                f" = {row['per_second']:.0f}/s (null sender)  rows sent={sent}"
+                f"  cpu/row {row['worker_cpu_ms_per_email']} ms",
+                flush=True,
+            )
+    finally:
+        await db.disconnect()
+    return results
+
+
 def run_push(args: argparse.Namespace) -> list:
     """Push throughput lives in bench/push.py (its fakes need their own setup)."""
     return []
@@ -217,6 +275,7 @@ async def main_async(args: argparse.Namespace) -> int:
     try:
         port = parent.recv()
         results = await run_email(args, db_url, parent, port)
+        results += await run_queue_only(args, db_url)
         results += run_push(args)
     finally:
         parent.send("stop")
@@ -236,6 +295,7 @@ def main() -> int:
     p.add_argument("--n", type=int, default=5000, help="emails per run")
     p.add_argument("--workers", default="1,4", help="comma-separated worker counts")
     p.add_argument("--batch", type=int, default=200, help="rows claimed per batch")
+    p.add_argument("--pool", type=int, default=8, help="SMTP connections per process")
     return asyncio.run(main_async(p.parse_args()))
 
 
