@@ -111,6 +111,8 @@ def test_dashboards_on_a_phone_for_an_analyst(pages: Pages, live_server: LiveSer
     assert axe_audit(page) == []
     page_health(page)
     screenshot(page, "dashboards")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert layout_fits(page) == []
     page.goto(f"{live_server.url}/admin/sql")
     expect(page.locator("h1")).to_have_text("Not allowed")
 

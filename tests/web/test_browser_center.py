@@ -237,6 +237,8 @@ def test_center_on_a_phone_fits_and_passes_axe(pages: Pages, live_server: LiveSe
     assert layout_fits(page) == []
     assert axe_audit(page) == []
     screenshot(page, "notifications")
+    page.set_viewport_size({"width": 360, "height": 740})  # the narrowest phones
+    assert layout_fits(page) == []
     page.click("#bell")
     expect(page.locator("#panel")).to_be_visible()
     assert axe_audit(page) == []

@@ -110,6 +110,8 @@ def test_preferences_on_a_phone(pages: Pages, live_server: LiveServer) -> None:
     assert axe_audit(page) == []
     page_health(page)
     screenshot(page, "preferences")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert layout_fits(page) == []
 
 
 def seed_activity(server: LiveServer, user: str) -> None:
@@ -196,6 +198,8 @@ def test_activity_filters_search_pages_detail_export_live(
     assert axe_audit(page) == []
     page_health(page)
     screenshot(page, "activity")
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert layout_fits(page) == []
 
 
 def test_activity_on_a_phone(pages: Pages, live_server: LiveServer) -> None:

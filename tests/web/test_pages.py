@@ -38,6 +38,12 @@ async def test_user_pages_for_a_signed_in_user(hub: Hub) -> None:
     assert "/dashboards" not in html and "/admin/sql" not in html
 
 
+async def test_pages_are_in_the_openapi_document(sqlite_hub: Hub) -> None:
+    paths = (await sqlite_hub.client.get("/openapi.json")).json()["paths"]
+    for path in (*USER_PAGES, "/dashboards", "/admin/sql", "/logout", "/api/dashboards/data"):
+        assert path in paths, path
+
+
 async def test_not_signed_in_goes_to_login_with_the_way_back(sqlite_hub: Hub) -> None:
     r = await sqlite_hub.client.get("/activity?status=failed")
     assert r.status_code == 303
