@@ -51,11 +51,13 @@ async function load({ quiet = false } = {}) {
   state.lastLoad = Date.now();
   clearErrors();
   if (!quiet) showStatus(statusEl, "Loading…");
+  $("#charts").setAttribute("aria-busy", "true");
   let data;
   try {
     data = await api("/api/dashboards/data", { query: query() });
   } catch (err) {
     if (gen !== state.gen) return;
+    $("#charts").setAttribute("aria-busy", "false");
     if (err.status === 422) {
       for (const [name, message] of Object.entries(err.fields || {})) {
         const target = $(`#d-${name}-error`);
@@ -76,6 +78,7 @@ async function load({ quiet = false } = {}) {
   try {
     const Plotly = await plotlyReady();
     for (const chart of data.charts || []) renderChart(Plotly, chart);
+    $("#charts").setAttribute("aria-busy", "false");
     showStatus(statusEl, quiet ? "" : "");
     document.body.dataset.dashboardsLoaded = String(gen);
   } catch (err) {
