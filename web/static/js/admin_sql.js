@@ -95,6 +95,12 @@ async function run() {
     errorEl.dataset.code = err.code || "";
     textarea.setAttribute("aria-invalid", "true");
     meta.textContent = refused ? "Not run." : "Failed.";
+    // no stale rows under a failed query
+    result = null;
+    $("#sql-csv").disabled = true;
+    clear($("#results"));
+    $("#results").append(h("p", { class: "muted" }, "No results."));
+    drawChart();
   } finally {
     $("#run").disabled = false;
   }
