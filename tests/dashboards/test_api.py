@@ -78,7 +78,7 @@ async def test_dashboards_page_access(sqlite_hub: Hub) -> None:
     assert r.status_code == 403 and "analytics scope" in r.text
     r = await sqlite_hub.client.get("/dashboards", headers=await sqlite_hub.key("analytics"))
     assert r.status_code == 200
-    assert '<script src="/vendor/plotly.min.js" defer></script>' in r.text
+    assert '<link rel="preload" href="/vendor/plotly.min.js" as="script">' in r.text
     assert "style-src-attr 'unsafe-inline'" in r.headers["content-security-policy"]
 
 

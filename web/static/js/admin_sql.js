@@ -2,6 +2,7 @@
 // example queries, CSV download; refused writes show the API's message.
 import { api, itemsOf } from "./api.js";
 import { h, $, clear, download, toCsv, announce } from "./dom.js";
+import { plotly } from "./plotly_loader.js";
 
 const form = $("#sql-form");
 const textarea = $("#sql");
@@ -40,15 +41,24 @@ function fillChartControls(data) {
   if (firstNumeric >= 0) y.value = String(firstNumeric);
 }
 
-function drawChart() {
+let drawGen = 0;
+
+async function drawChart() {
+  const gen = ++drawGen;
   const box = $("#qchart");
   const old = $("#qchart-plot");
   if (old && window.Plotly) window.Plotly.purge(old);
   clear(box);
-  if (!window.Plotly || !result || !result.rows.length || $("#qc-y").value === "") {
+  if (!result || !result.rows.length || $("#qc-y").value === "") {
     box.append(h("p", { class: "muted" }, result ? "No numeric column to chart." : "Run a query to chart it."));
     return;
   }
+  let Plotly;
+  try { Plotly = await plotly(); } catch (err) {
+    box.append(h("p", { class: "error-text" }, err.message));
+    return;
+  }
+  if (gen !== drawGen) return; // a newer draw started while plotly loaded
   const plot = h("div", { id: "qchart-plot", class: "chart-plot" });
   box.append(plot);
   const xi = Number($("#qc-x").value);
@@ -61,7 +71,7 @@ function drawChart() {
     y: result.rows.map((r) => r[yi]),
     marker: { color: "#0072B2" },
   };
-  window.Plotly.newPlot(plot, [trace], {
+  Plotly.newPlot(plot, [trace], {
     margin: { l: 56, r: 16, t: 16, b: 64 }, autosize: true,
     xaxis: { title: { text: result.columns[xi].name }, type: "category" },
     yaxis: { title: { text: result.columns[yi].name } },

@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { h, $, $$, clear, showStatus, announce, download, toCsv } from "./dom.js";
 import { connectLive } from "./shell.js";
+import { plotly } from "./plotly_loader.js";
 
 const form = $("#dash-filters");
 const statusEl = $("#dash-status");
@@ -26,19 +27,6 @@ function query() {
     q.to = end.toISOString();
   }
   return q;
-}
-
-function plotlyReady() {
-  if (window.Plotly) return Promise.resolve(window.Plotly);
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const tick = () => {
-      if (window.Plotly) resolve(window.Plotly);
-      else if (Date.now() - started > 10000) reject(new Error("plotly.js did not load"));
-      else setTimeout(tick, 30);
-    };
-    tick();
-  });
 }
 
 function clearErrors() {
@@ -76,7 +64,7 @@ async function load({ quiet = false } = {}) {
   clear(list);
   for (const c of data.categories || []) list.append(h("option", { value: c }));
   try {
-    const Plotly = await plotlyReady();
+    const Plotly = await plotly();
     for (const chart of data.charts || []) renderChart(Plotly, chart);
     $("#charts").setAttribute("aria-busy", "false");
     showStatus(statusEl, quiet ? "" : "");
@@ -140,7 +128,7 @@ function renderChart(Plotly, chart) {
 }
 
 async function downloadPng(id) {
-  const Plotly = await plotlyReady();
+  const Plotly = await plotly();
   const chart = state.charts.get(id);
   const url = await Plotly.toImage(
     { data: chart.figure.data, layout: chart.figure.layout },
