@@ -438,6 +438,16 @@ def main() -> int:
         t_run = time.perf_counter()
         sender = asyncio.run(send_loop(args, ports, users, admin, notify, [pr.pid for pr in procs]))
         run_wall = time.perf_counter() - t_run
+        import httpx
+
+        statuses = [
+            httpx.get(
+                f"http://127.0.0.1:{port}/api/websocket/status",
+                headers={"Authorization": f"Bearer {admin}"},
+                timeout=30,
+            ).json()["process"]
+            for port in ports
+        ]
         cpu1 = [cpu_s(pr.pid) for pr in procs]
         stop.set()
         reports = [pipe.recv() for pipe in pipes]
@@ -484,6 +494,9 @@ def main() -> int:
                     "processes": nproc,
                     "rss_per_conn_kb": round((sum(rss1) - sum(rss0)) / max(1, args.conns), 1),
                     "rss_mb": [round(r / 1024, 1) for r in rss1],
+                    "gc_full": [st["gc_full"] for st in statuses],
+                    "gc_max_pause_ms": [st["gc_max_pause_ms"] for st in statuses],
+                    "dropped_slow": sum(st["dropped_slow"] for st in statuses),
                     "cpu_pct": [
                         round(100 * (b - a) / run_wall, 1) for a, b in zip(cpu0, cpu1, strict=True)
                     ],

@@ -30,6 +30,8 @@ class Stats:
     dropped_slow: int = 0  # clients evicted because their queue overflowed
     publish_errors: int = 0
     refills: int = 0  # connections that missed a frame and were refilled from the log
+    gc_full: int = 0  # full (generation 2) garbage collections, and the longest one
+    gc_max_pause_ms: float = 0.0
 
 
 def run_eagerly(awaitable: Awaitable[Any]) -> Coroutine[Any, Any, None] | None:

@@ -52,10 +52,24 @@ class Fanout:
         self._new_conns = 0
         self._freeze: asyncio.TimerHandle | None = None
         self._refills: set[asyncio.Future[None]] = set()
+        self._gc_started = 0.0
 
     # ------------------------------------------------------------ life cycle
 
+    def _gc_watch(self, phase: str, info: dict[str, Any]) -> None:
+        # full collections are what stalls every socket of the process at once
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+        else:
+            pause = (time.perf_counter() - self._gc_started) * 1000
+            self.stats.gc_full += 1
+            self.stats.gc_max_pause_ms = max(self.stats.gc_max_pause_ms, round(pause, 1))
+
     async def start(self) -> None:
+        gc.freeze()  # see below: what was imported so far is never garbage
+        gc.callbacks.append(self._gc_watch)
         await self.backend.connect()
         subscribed = asyncio.Event()
         listener = asyncio.create_task(self._listen(subscribed))
@@ -68,6 +82,10 @@ class Fanout:
         await self._wait(listener, self._probe_seen)
         self._tasks.append(asyncio.create_task(self._heartbeat()))
         self._tasks.append(asyncio.create_task(self._report()))
+        # Everything imported and built at start-up (the app, plotly, drivers: millions
+        # of objects) would be walked by every full collection, a pause of over half a
+        # second; freeze it once the other components have started too.
+        self._freeze = asyncio.get_running_loop().call_later(FREEZE_QUIET_S, self._do_freeze)
 
     async def _wait(self, listener: asyncio.Task[None], event: asyncio.Event) -> None:
         waiter = asyncio.create_task(event.wait())
@@ -84,6 +102,8 @@ class Fanout:
             )
 
     async def stop(self) -> None:
+        if self._gc_watch in gc.callbacks:
+            gc.callbacks.remove(self._gc_watch)
         await self.close_all(1001)
         for refill in tuple(self._refills):
             refill.cancel()
@@ -289,6 +309,8 @@ class Fanout:
             "dropped_slow": self.stats.dropped_slow,
             "publish_errors": self.stats.publish_errors,
             "refills": self.stats.refills,
+            "gc_full": self.stats.gc_full,
+            "gc_max_pause_ms": self.stats.gc_max_pause_ms,
             "uptime_s": round(time.time() - self.started_at, 1),
         }
 
