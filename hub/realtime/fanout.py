@@ -68,7 +68,6 @@ class Fanout:
             self.stats.gc_max_pause_ms = max(self.stats.gc_max_pause_ms, round(pause, 1))
 
     async def start(self) -> None:
-        gc.freeze()  # see below: what was imported so far is never garbage
         gc.callbacks.append(self._gc_watch)
         await self.backend.connect()
         subscribed = asyncio.Event()
@@ -82,10 +81,6 @@ class Fanout:
         await self._wait(listener, self._probe_seen)
         self._tasks.append(asyncio.create_task(self._heartbeat()))
         self._tasks.append(asyncio.create_task(self._report()))
-        # Everything imported and built at start-up (the app, plotly, drivers: millions
-        # of objects) would be walked by every full collection, a pause of over half a
-        # second; freeze it once the other components have started too.
-        self._freeze = asyncio.get_running_loop().call_later(FREEZE_QUIET_S, self._do_freeze)
 
     async def _wait(self, listener: asyncio.Task[None], event: asyncio.Event) -> None:
         waiter = asyncio.create_task(event.wait())

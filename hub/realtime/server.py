@@ -8,6 +8,7 @@ streams, so shutdown never hangs; clients reconnect to another process.
 
 from __future__ import annotations
 
+import gc
 import socket
 from typing import Any
 
@@ -35,9 +36,19 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
 
 
 class HubServer(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, app: Any) -> None:
+    def __init__(self, config: uvicorn.Config, app: Any, freeze_gc: bool = False) -> None:
         super().__init__(config)
         self.hub_app = app
+        self.freeze_gc = freeze_gc
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.freeze_gc:
+            # Everything imported and built at start-up (the app, plotly, drivers:
+            # millions of objects) would otherwise be walked by every full collection,
+            # a pause of over half a second with all sockets stalled. None of it is
+            # garbage, so move it out of the collector's sight once.
+            gc.freeze()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
@@ -67,4 +78,4 @@ def config_for(app: Any, settings: Settings, **overrides: Any) -> uvicorn.Config
 
 
 def serve(app: Any, settings: Settings) -> None:
-    HubServer(config_for(app, settings), app).run()
+    HubServer(config_for(app, settings), app, freeze_gc=True).run()
