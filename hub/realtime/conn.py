@@ -102,7 +102,8 @@ class Conn:
         self.on_evict: Callable[[Conn], None] | None = None
         self.on_gap: Callable[[Conn], None] | None = None
 
-    def push(self, seq: int | None, text: str) -> None:
+    def push(self, seq: int | None, text: str, frame: bytes | None = None) -> None:
+        """Send (or buffer) a message; ``frame`` is its ready-made WebSocket frame."""
         if self.closed:
             return
         if self.pending is not None:
@@ -121,7 +122,7 @@ class Conn:
                 self.on_gap(self)
                 return
             self.last_seq = seq
-        self.deliver(seq, text)
+        self.deliver(seq, text, frame)
 
     def finish_replay(self, replay: wire.Replay) -> None:
         """Send what was missed, then what arrived meanwhile, without duplicates."""
@@ -149,7 +150,7 @@ class Conn:
         self.abort()
 
     # implemented by each transport
-    def deliver(self, seq: int | None, text: str) -> None:
+    def deliver(self, seq: int | None, text: str, frame: bytes | None = None) -> None:
         raise NotImplementedError
 
     def heartbeat(self) -> None:
@@ -164,17 +165,27 @@ class Conn:
 
 class WsConn(Conn):
     kind = "websocket"
-    __slots__ = ("send", "task", "queue", "writer")
+    __slots__ = ("send", "task", "queue", "writer", "raw")
 
-    def __init__(self, send: Send, task: asyncio.Task[Any] | None, **kw: Any) -> None:
+    def __init__(
+        self, send: Send, task: asyncio.Task[Any] | None, raw: Any = None, **kw: Any
+    ) -> None:
         super().__init__(**kw)
         self.send = send
+        # the server's protocol when it offers a direct write (server.py), else None
+        self.raw = raw
         self.task = task  # the handler's task, cancelled on eviction
         # made only while a send is stuck: most sockets never need one
         self.queue: deque[str] | None = None
         self.writer: asyncio.Task[None] | None = None
 
-    def deliver(self, seq: int | None, text: str) -> None:
+    def deliver(self, seq: int | None, text: str, frame: bytes | None = None) -> None:
+        raw = self.raw
+        if frame is not None and raw is not None and self.writer is None and raw.can_write():
+            # the same bytes go to every socket: framed once per message, not per socket
+            raw.transport.write(frame)
+            self.stats.sent += 1
+            return
         if self.writer is not None:
             if self.queue is None:
                 self.queue = deque()
@@ -244,7 +255,7 @@ class SseConn(Conn):
         self.queue: deque[str] = deque()
         self.wakeup = asyncio.Event()
 
-    def deliver(self, seq: int | None, text: str) -> None:
+    def deliver(self, seq: int | None, text: str, frame: bytes | None = None) -> None:
         if len(self.queue) >= self.limit:
             self.evict()
             return

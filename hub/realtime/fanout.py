@@ -197,16 +197,18 @@ class Fanout:
             conns = self.users.get(name)
             if conns:
                 seq = wire.seq_of(text)
+                frame = wire.ws_frame(text)
                 for conn in tuple(conns):
-                    conn.push(seq, text)
+                    conn.push(seq, text, frame)
             return
         if name == self._probe:
             self._probe_seen.set()
             return
         conns = self.named.get(name)
         if conns:
+            frame = wire.ws_frame(text)
             for conn in tuple(conns):
-                conn.push(None, text)
+                conn.push(None, text, frame)
 
     # ------------------------------------------------------------ connections
 

@@ -80,6 +80,19 @@ def seq_of(text: str) -> int | None:
         return None
 
 
+def ws_frame(text: str) -> bytes:
+    """``text`` as one unmasked, uncompressed WebSocket text frame (server to client)."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        head = bytes((0x81, n))
+    elif n < 65536:
+        head = bytes((0x81, 126)) + n.to_bytes(2, "big")
+    else:
+        head = bytes((0x81, 127)) + n.to_bytes(8, "big")
+    return head + payload
+
+
 # ---------------------------------------------------------------- resume
 
 

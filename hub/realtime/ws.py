@@ -20,6 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from hub.realtime import wire
 from hub.realtime.conn import WsConn
+from hub.realtime.server import RAW_EXTENSION
 from hub.realtime.ws_auth import CLOSE_FORBIDDEN, authenticate_ws
 
 log = logging.getLogger("hub.realtime")
@@ -69,6 +70,7 @@ async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None
     conn = WsConn(
         send,
         asyncio.current_task(),
+        raw=scope.get("extensions", {}).get(RAW_EXTENSION),
         user_id=principal.user_id,
         is_admin=principal.is_admin,
         limit=settings.ws_queue_size,

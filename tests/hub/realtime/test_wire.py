@@ -150,3 +150,19 @@ async def test_live_page_needs_a_user_session(sqlite_hub: Hub, tmp_path: Path) -
     with pytest.raises(ValueError):
         await sqlite_hub.state.fanout.publish_channel("nope", {"type": "t"})
     await sqlite_hub.state.fanout.publish_many([("a", {"no": "type"})])  # dropped, logged
+
+
+def test_ws_frame_lengths() -> None:
+    from websockets.frames import Frame
+    from websockets.streams import StreamReader
+
+    for n in (0, 125, 126, 65535, 65536):
+        text = "x" * n
+        reader = StreamReader()
+        reader.feed_data(wire.ws_frame(text))
+        parser = Frame.parse(reader.read_exact, mask=False)
+        try:
+            next(parser)
+        except StopIteration as done:
+            frame = done.value
+        assert frame.data.decode() == text and frame.fin
