@@ -27,7 +27,7 @@ from hub.settings import Settings
 log = logging.getLogger("hub.realtime")
 
 FREEZE_AFTER = 500  # new connections before the next gc.freeze()
-FREEZE_QUIET_S = 1.0  # ... once this long has passed without a new one
+FREEZE_QUIET_S = 1.0  # ... or this long after the first of fewer
 REPORT_EVERY_S = 2.0  # how often this process's counters go to the backend
 READY_TIMEOUT_S = 10.0
 
@@ -219,17 +219,21 @@ class Fanout:
         for channel in channels:
             self.join(conn, channel)
         self._new_conns += 1
+        # Full GC passes over 10,000 live sockets take up to a second; freezing what
+        # connections allocated keeps them out of later passes. Every FREEZE_AFTER new
+        # connections during a burst (a freeze costs nothing), and once it is over.
         if self._new_conns >= FREEZE_AFTER:
-            # Full GC passes over 10,000 live sockets take a second; freezing
-            # what a connection burst allocated keeps them out of later passes.
-            if self._freeze is not None:
-                self._freeze.cancel()
+            self._do_freeze()
+        elif self._freeze is None:
             self._freeze = asyncio.get_running_loop().call_later(FREEZE_QUIET_S, self._do_freeze)
 
     def _do_freeze(self) -> None:
-        self._freeze = None
-        self._new_conns = 0
-        gc.freeze()
+        if self._freeze is not None:
+            self._freeze.cancel()
+            self._freeze = None
+        if self._new_conns:
+            self._new_conns = 0
+            gc.freeze()
 
     def unregister(self, conn: Conn) -> None:
         self.conns.discard(conn)
