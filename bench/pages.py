@@ -268,6 +268,35 @@ def interactions_admin(page: Page, url: str) -> dict[str, float]:
     return out
 
 
+def api_times(url: str, key: str, runs: int) -> dict[str, Any]:
+    """The server's share of the slow interactions: the API calls alone, over HTTP."""
+    headers = {"Authorization": f"Bearer {key}"}
+    sql = {"query": "SELECT category, count() AS n FROM events GROUP BY category"}
+    data: list[float] = []
+    console: list[float] = []
+    engine: list[float] = []
+    with httpx.Client(base_url=url, headers=headers, timeout=30) as c:
+        for _ in range(runs):
+            data.append(
+                timed_ms(lambda: c.get("/api/dashboards/data", params={"channel": "in_app"}))
+            )
+            started = time.perf_counter()
+            r = c.post("/api/admin/sql", json=sql)
+            console.append((time.perf_counter() - started) * 1000)
+            engine.append(float(r.json()["elapsed_ms"]))
+    return {
+        "GET /api/dashboards/data": summarize(data),
+        "POST /api/admin/sql": summarize(console),
+        "POST /api/admin/sql elapsed_ms (chDB)": summarize(engine),
+    }
+
+
+def timed_ms(call: Any) -> float:
+    started = time.perf_counter()
+    call().raise_for_status()
+    return (time.perf_counter() - started) * 1000
+
+
 def summarize(values: list[float]) -> dict[str, float]:
     return {
         "median": round(statistics.median(values), 1),
@@ -287,6 +316,7 @@ def main() -> int:
         try:
             wait_ingested(url, key)
             results = run(url, login, key, args.runs, args.chromium)
+            results["api"] = api_times(url, key, args.runs)
         finally:
             proc.terminate()
             proc.wait(20)
@@ -316,6 +346,12 @@ def run(url: str, login: str, key: str, runs: int, chromium: str) -> dict[str, A
             measure_load(page, url, path, ready)  # warm caches (plotly.js, templates)
             for _ in range(runs):
                 loads[name].append(measure_load(page, url, path, ready))
+        admin_page.goto(f"{url}/dashboards")
+        admin_page.wait_for_selector("body[data-dashboards-loaded]")
+        breakdown = admin_page.evaluate(
+            "() => performance.getEntriesByType('measure')"
+            ".filter(m => m.name.startsWith('hub:')).map(m => [m.name, m.duration])"
+        )
         for _ in range(runs):
             for label, ms in {
                 **interactions_user(user_page, url),
@@ -330,6 +366,7 @@ def run(url: str, login: str, key: str, runs: int, chromium: str) -> dict[str, A
             for name, rows in loads.items()
         },
         "interaction": {label: summarize(values) for label, values in clicks.items()},
+        "dashboards_breakdown_ms": {name: round(ms, 1) for name, ms in breakdown},
     }
 
 
@@ -348,6 +385,12 @@ def report(results: dict[str, Any]) -> None:
     for label, m in results["interaction"].items():
         flag = "" if m["median"] < INTERACTION_TARGET_MS else "  (over target)"
         print(f"  {label:<54}{m['median']:>7.0f} / {m['max']:.0f}{flag}")
+    print("\nOne dashboards load, where the time goes (ms)")
+    for name, ms in results.get("dashboards_breakdown_ms", {}).items():
+        print(f"  {name:<54}{ms:>7.0f}")
+    print("\nThe API alone (HTTP, no browser), ms (median / max)")
+    for label, m in results.get("api", {}).items():
+        print(f"  {label:<54}{m['median']:>7.0f} / {m['max']:.0f}")
 
 
 if __name__ == "__main__":

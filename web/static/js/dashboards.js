@@ -41,8 +41,10 @@ async function load({ quiet = false } = {}) {
   if (!quiet) showStatus(statusEl, "Loading…");
   $("#charts").setAttribute("aria-busy", "true");
   let data;
+  const fetchStart = performance.now();
   try {
     data = await api("/api/dashboards/data", { query: query() });
+    performance.measure("hub:dashboards:fetch", { start: fetchStart, end: performance.now() });
   } catch (err) {
     if (gen !== state.gen) return;
     $("#charts").setAttribute("aria-busy", "false");
@@ -124,7 +126,10 @@ function renderChart(Plotly, chart) {
   // the card's heading names the chart on screen; the title stays for the PNG
   const layout = { ...chart.figure.layout, title: { text: "" },
     margin: { ...(chart.figure.layout.margin || {}), t: 16 } };
+  const started = performance.now();
   Plotly.react(`chart-${chart.id}`, chart.figure.data, layout, PLOT_CONFIG);
+  // visible in the browser's performance timeline (and read by bench/pages.py)
+  performance.measure(`hub:chart:${chart.id}`, { start: started, end: performance.now() });
 }
 
 async function downloadPng(id) {
