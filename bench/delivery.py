@@ -295,7 +295,7 @@ def main() -> int:
     p.add_argument("--n", type=int, default=5000, help="emails per run")
     p.add_argument("--workers", default="1,4", help="comma-separated worker counts")
     p.add_argument("--batch", type=int, default=200, help="rows claimed per batch")
-    p.add_argument("--pool", type=int, default=8, help="SMTP connections per process")
+    p.add_argument("--pool", type=int, default=32, help="SMTP connections per process")
     return asyncio.run(main_async(p.parse_args()))
 
 

@@ -76,9 +76,8 @@ class Worker:
         async with self._sem:
             try:
                 # never outlive the lease: past it another worker may send the row too
-                return await asyncio.wait_for(
-                    sender.send(delivery), timeout=self.settings.delivery_lease * 0.8
-                )
+                async with asyncio.timeout(self.settings.delivery_lease * 0.8):
+                    return await sender.send(delivery)
             except TimeoutError:
                 return SendResult.retry("timeout", "the sender did not answer in time")
             except Exception as exc:  # noqa: BLE001 - a sender bug must not kill the worker
