@@ -174,3 +174,24 @@ async def test_expired_session_cookie_is_refused(hub: Hub, monkeypatch) -> None:
     monkeypatch.setattr(time, "time", lambda: real() + hub.settings.token_max_age + 10)
     assert (await hub.client.get("/api/notifications/unread-count")).status_code == 401
     hub.client.cookies.clear()
+
+
+async def test_login_without_token(hub: Hub) -> None:
+    r = await hub.client.get("/login")
+    assert r.status_code == 200 and "text/html" in r.headers["content-type"]
+    hook = hub.app.state.render_login
+    hub.app.state.render_login = None
+    try:
+        r = await hub.client.get("/login")
+        assert r.status_code == 401 and r.json()["error"]["code"] == "token_required"
+    finally:
+        hub.app.state.render_login = hook
+
+
+async def test_idempotency_key_header(hub: Hub) -> None:
+    headers = {**(await hub.key("notify")), "Idempotency-Key": "hdr-1"}
+    body = {"user_id": "a", "category": "c", "title": "t"}
+    first = await hub.client.post("/api/notifications", json=body, headers=headers)
+    again = await hub.client.post("/api/notifications", json=body, headers=headers)
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["ids"] == first.json()["ids"]

@@ -132,3 +132,31 @@ async def test_demo_seed_on_both_backends(hub, capsys: pytest.CaptureFixture[str
     # the demo user sees them through the API
     r = await hub.client.get("/api/notifications/unread-count", headers=hub.user("alice"))
     assert r.json()["count"] > 0
+
+
+def test_serve_worker_and_sql_delegate(cli_env: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import analytics.sql_client
+    import hub.delivery.worker
+    import hub.realtime.server
+
+    seen: dict = {}
+
+    def fake_serve(app, settings):  # type: ignore[no-untyped-def]
+        seen["serve"] = (app.state.settings.run_workers, settings.host, settings.port)
+
+    async def fake_worker(settings):  # type: ignore[no-untyped-def]
+        seen["worker"] = settings.database_url
+        return 0
+
+    async def fake_sql(settings, query, **kw):  # type: ignore[no-untyped-def]
+        seen["sql"] = (query, kw["fmt"])
+        return 0
+
+    monkeypatch.setattr(hub.realtime.server, "serve", fake_serve)
+    monkeypatch.setattr(hub.delivery.worker, "run_standalone", fake_worker)
+    monkeypatch.setattr(analytics.sql_client, "run_cli", fake_sql)
+    assert main(["serve", "--no-workers", "--port", "8123"]) == 0
+    assert seen["serve"] == (False, "127.0.0.1", 8123)
+    assert main(["worker"]) == 0 and seen["worker"] == cli_env
+    assert main(["sql", "SELECT 1", "--format", "json"]) == 0
+    assert seen["sql"] == ("SELECT 1", "json")
