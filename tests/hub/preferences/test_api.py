@@ -180,3 +180,24 @@ async def test_templates_apply_through_put(sqlite_hub: Hub) -> None:
     # replace=true dropped the billing override
     assert prefs["billing"]["source"] == "user_default"
     assert prefs["billing"]["frequency"] == "daily" and prefs["billing"]["enabled"] is True
+
+
+async def test_changes_are_recorded_in_the_activity_feed(sqlite_hub: Hub) -> None:
+    hub = sqlite_hub
+    await hub.send("alice", category="billing")
+    r = await hub.client.put(
+        URL, json=[{"category": "billing", "frequency": "daily"}], headers=hub.user("alice")
+    )
+    assert r.status_code == 200
+    await hub.client.post(f"{URL}/reset", headers=hub.user("alice"))
+    await hub.client.put(
+        "/api/notifications/email/preferences",
+        json={"digest_hour": 7},
+        headers=hub.user("alice"),
+    )
+    feed = (await hub.client.get("/api/activities", headers=hub.user("alice"))).json()
+    items = feed.get("activities") or feed.get("items") or []
+    kinds = [(a["activity_type"], a["resource_type"]) for a in items]
+    assert kinds.count(("settings", "notification_preferences")) == 2
+    assert ("settings", "email_settings") in kinds
+    assert (await hub.client.get("/api/activities", headers=hub.user("bob"))).json() != feed
