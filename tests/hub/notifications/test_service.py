@@ -83,3 +83,38 @@ async def test_archive_unarchive_delete(hub: Hub) -> None:
     assert await _events(hub, "archived") == ids
     assert await _events(hub, "unarchived") == [ids[0]]
     assert await _events(hub, "deleted") == ids
+
+
+async def test_a_failed_event_write_undoes_the_change(hub: Hub, monkeypatch) -> None:
+    from analytics import events
+
+    [nid] = (await hub.send("alice"))["ids"]
+
+    async def broken(db, evs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("outbox unavailable")
+
+    monkeypatch.setattr(events, "record", broken)
+    rec = Recorder()
+    hub.state.fanout = rec
+    try:
+        for call in (
+            service.mark_read(hub.state, "alice", [nid]),
+            service.archive(hub.state, "alice", [nid]),
+            service.delete(hub.state, "alice", [nid]),
+            service.click(hub.state, "alice", nid),
+        ):
+            try:
+                await call
+            except RuntimeError:
+                pass
+            else:
+                raise AssertionError("expected the change to fail")
+    finally:
+        hub.state.fanout = None
+    row = await hub.db.fetch_one(
+        "SELECT is_read, archived, clicked_at FROM notifications WHERE id = :id", {"id": nid}
+    )
+    assert row is not None and not row["is_read"] and not row["archived"]
+    assert row["clicked_at"] is None
+    # nothing was announced for changes that did not happen
+    assert rec.messages == []
