@@ -277,7 +277,9 @@ class EmailSender:
 def transport_from_url(url: str) -> Any:
     scheme = url.split("://", 1)[0].lower()
     if scheme == "file":
-        return FileTransport(Path(unquote(urlsplit(url).path)))
+        parts = urlsplit(url)
+        # file:///abs/dir, or file://var/mail relative to the working directory
+        return FileTransport(Path(unquote(parts.netloc + parts.path)))
     if scheme in ("smtp", "smtps"):
         pool = parse_qs(urlsplit(url).query).get("pool", [str(POOL_SIZE)])[-1]
         return SmtpTransport(url, pool_size=max(1, int(pool)) if pool.isdigit() else POOL_SIZE)

@@ -246,6 +246,10 @@ def test_transport_from_url_and_classify() -> None:
         False,
         "p@ss",
     )
+    f = email_mod.transport_from_url("file://var/mail")
+    assert isinstance(f, FileTransport) and str(f.directory) == "var/mail"
+    f = email_mod.transport_from_url("file:///srv/hub%20mail")
+    assert isinstance(f, FileTransport) and str(f.directory) == "/srv/hub mail"
     t = email_mod.transport_from_url("smtps://mail.example.com")
     assert isinstance(t, SmtpTransport) and t.use_tls and t.port == 465
     with pytest.raises(ValueError):
