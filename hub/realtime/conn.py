@@ -22,6 +22,9 @@ log = logging.getLogger("hub.realtime")
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+PING_TEXT = '{"type":"ping"}'
+PING_FRAME = wire.ws_frame(PING_TEXT)  # every socket gets the same bytes
+
 
 @dataclass
 class Stats:
@@ -219,7 +222,7 @@ class WsConn(Conn):
             self.queue = None
 
     def heartbeat(self) -> None:
-        self.push(None, '{"type":"ping"}')
+        self.push(None, PING_TEXT, PING_FRAME)
 
     def abort(self) -> None:
         self.closed = True
