@@ -99,6 +99,10 @@ async def test_notification_appears_and_client_reconnects_after_restart(
     assert await page.locator("#live-list b").count() == 0
     assert "Hello from the API" in await page.locator("#toasts .toast").first.inner_text()
     assert await page.locator("#bell-badge").inner_text() == "1"
+    # the client acks over the socket; the unread count comes back and hides the badge
+    nid = int(await item.get_attribute("data-id"))
+    assert await page.evaluate(f"window.hubLive.ack({nid}, 'read')") is True
+    await page.wait_for_selector("#bell-badge", state="hidden", timeout=5_000)
 
     await asyncio.to_thread(proc.stop)
     await page.wait_for_selector("#conn-status[data-state=reconnecting]", timeout=10_000)
