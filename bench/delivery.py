@@ -256,8 +256,15 @@ async def run_queue_only(args: argparse.Namespace, db_url: str) -> list:
 
 
 def run_push(args: argparse.Namespace) -> list:
-    """Push throughput lives in bench/push.py (its fakes need their own setup)."""
-    return []
+    """With --push: bench/push.py (its own fakes and database) in a child process."""
+    if not args.push:
+        return []
+    import subprocess
+
+    script = Path(__file__).resolve().with_name("push.py")
+    command = [sys.executable, str(script), "--n", str(args.n), "--workers", args.workers]
+    subprocess.run(command, check=True)  # noqa: S603 - our own script
+    return json.loads((RESULTS / "push.json").read_text())["results"]
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -296,6 +303,7 @@ def main() -> int:
     p.add_argument("--workers", default="1,4", help="comma-separated worker counts")
     p.add_argument("--batch", type=int, default=200, help="rows claimed per batch")
     p.add_argument("--pool", type=int, default=32, help="SMTP connections per process")
+    p.add_argument("--push", action="store_true", help="also run bench/push.py (APNs, FCM)")
     return asyncio.run(main_async(p.parse_args()))
 
 
