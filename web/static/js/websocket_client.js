@@ -37,7 +37,7 @@ const DEFAULTS = {
   ui: false,
   backoffBase: 500,
   backoffMax: 15000,
-  pollEvery: 5000,
+  pollEvery: 3000,
   upgradeEvery: 30000,
 };
 
