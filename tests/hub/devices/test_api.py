@@ -129,3 +129,12 @@ async def test_only_the_newest_devices_are_kept(hub: Hub) -> None:
     assert len(listed) == MAX_PER_USER
     assert tokens[-1] in listed  # the one just registered always stays
     assert tokens[0] not in listed
+
+
+async def test_delete_with_a_percent_encoded_token(hub: Hub) -> None:
+    # the web page encodes tokens with encodeURIComponent (":" → "%3A")
+    alice = hub.user("alice")
+    await hub.client.post("/api/devices", json={"platform": "web", "token": ANDROID}, headers=alice)
+    encoded = ANDROID.replace(":", "%3A")
+    assert (await hub.client.delete(f"/api/devices/{encoded}", headers=alice)).status_code == 204
+    assert await hub.db.fetch_val("SELECT COUNT(*) FROM devices") == 0
