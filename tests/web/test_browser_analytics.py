@@ -163,6 +163,7 @@ def test_sql_console_runs_reads_refuses_writes(pages: Pages, live_server: LiveSe
 
 def test_sql_console_on_a_phone(pages: Pages, live_server: LiveServer) -> None:
     page = pages.open("/admin/sql", key="admin", viewport=PHONE)
+    expect(page.locator("#examples button").first).to_be_visible()  # below the console
     page.fill("#sql", "SELECT 1 AS one")
     page.click("#run")
     expect(page.locator("#results-table td").first).to_have_text("1")
