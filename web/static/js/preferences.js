@@ -50,7 +50,9 @@ function card(p) {
 
 function render(prefs) {
   clear(cards);
-  current = prefs;
+  // the named categories first, the catch-all last
+  current = [...prefs.filter((p) => p.category !== "*"), ...prefs.filter((p) => p.category === "*")];
+  prefs = current;
   for (const p of prefs) cards.append(card(p));
   $("#prefs-loading").hidden = true;
 }
