@@ -143,6 +143,14 @@ def test_sql_console_runs_reads_refuses_writes(pages: Pages, live_server: LiveSe
     expect(table.locator("td").first).to_have_text('<img src=x onerror="window.__pwned=1">')
     assert page.locator("img[src=x]").count() == 0
 
+    # a downloaded cell that a spreadsheet would run as a formula is defused
+    page.fill("#sql", "SELECT '=HYPERLINK(\"http://x\")' AS f, 2 AS n")
+    page.click("#run")
+    expect(table.locator("td").first).to_have_text('=HYPERLINK("http://x")')
+    with page.expect_download() as dl:
+        page.click("#sql-csv")
+    assert open(dl.value.path(), encoding="utf-8").read() == 'f,n\n"\'=HYPERLINK(""http://x"")",2\n'
+
     # writes are refused with the API's message
     page.fill("#sql", "DROP TABLE events")
     page.click("#run")
