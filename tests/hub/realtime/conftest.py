@@ -189,7 +189,7 @@ class HubProcess:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 45.0) -> None:
         cmd = [sys.executable, "-m", "hub", "serve", "--port", str(self.port), "--no-workers"]
         self.proc = subprocess.Popen(cmd, env=self.env, cwd=self.env["HUB_VAR_DIR"])
         deadline = time.monotonic() + timeout

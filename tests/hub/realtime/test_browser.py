@@ -87,12 +87,12 @@ async def test_notification_appears_and_client_reconnects_after_restart(
     proc, headers = served
     page = await _signed_in_page(browser, proc, "/live")
     status = page.locator("#conn-status")
-    await page.wait_for_selector("#conn-status[data-state=open]", timeout=10_000)
+    await page.wait_for_selector("#conn-status[data-state=open]", timeout=20_000)
     assert await status.inner_text() == "Live"
 
     await _send(proc, headers, "Hello from the API")
     item = page.locator("#live-list li").first
-    await item.wait_for(timeout=5_000)
+    await item.wait_for(timeout=15_000)
     assert "Hello from the API" in await item.inner_text()
     # data is text, never markup
     assert "<b>not html</b>" in await item.inner_text()
@@ -102,14 +102,14 @@ async def test_notification_appears_and_client_reconnects_after_restart(
     # the client acks over the socket; the unread count comes back and hides the badge
     nid = int(await item.get_attribute("data-id"))
     assert await page.evaluate(f"window.hubLive.ack({nid}, 'read')") is True
-    await page.wait_for_selector("#bell-badge", state="hidden", timeout=5_000)
+    await page.wait_for_selector("#bell-badge", state="hidden", timeout=15_000)
 
     await asyncio.to_thread(proc.stop)
-    await page.wait_for_selector("#conn-status[data-state=reconnecting]", timeout=10_000)
+    await page.wait_for_selector("#conn-status[data-state=reconnecting]", timeout=20_000)
     await asyncio.to_thread(proc.start)
-    await page.wait_for_selector("#conn-status[data-state=open]", timeout=20_000)
+    await page.wait_for_selector("#conn-status[data-state=open]", timeout=45_000)
     await _send(proc, headers, "After the restart")
-    await page.locator("#live-list li", has_text="After the restart").wait_for(timeout=5_000)
+    await page.locator("#live-list li", has_text="After the restart").wait_for(timeout=15_000)
     assert page.errors == []
 
 
@@ -119,7 +119,7 @@ async def test_fallback_transports_deliver(
 ) -> None:
     proc, headers = served
     page = await _signed_in_page(browser, proc, f"/live?transports={transports}")
-    await page.wait_for_selector(f"#conn-status[data-state={state}]", timeout=10_000)
+    await page.wait_for_selector(f"#conn-status[data-state={state}]", timeout=20_000)
     await _send(proc, headers, f"via {transports}")
     await page.locator("#live-list li", has_text=f"via {transports}").wait_for(timeout=15_000)
     assert page.errors == []
