@@ -61,14 +61,14 @@ class Live:
         return ws, await next_of(ws, "ready")
 
 
-async def recv_json(ws: Any, within: float = 5.0) -> dict[str, Any]:
+async def recv_json(ws: Any, within: float = 10.0) -> dict[str, Any]:
     while True:
         msg = json.loads(await asyncio.wait_for(ws.recv(), within))
         if msg.get("type") != "ping":
             return msg
 
 
-async def next_of(ws: Any, kind: str, within: float = 5.0) -> dict[str, Any]:
+async def next_of(ws: Any, kind: str, within: float = 10.0) -> dict[str, Any]:
     """The next message of type `kind` (others before it are skipped)."""
     deadline = time.monotonic() + within
     while True:
@@ -77,7 +77,7 @@ async def next_of(ws: Any, kind: str, within: float = 5.0) -> dict[str, Any]:
             return msg
 
 
-async def collect(ws: Any, *kinds: str, within: float = 5.0) -> dict[str, dict[str, Any]]:
+async def collect(ws: Any, *kinds: str, within: float = 10.0) -> dict[str, dict[str, Any]]:
     """The latest message of each of `kinds`, once every one has arrived (any order)."""
     deadline = time.monotonic() + within
     got: dict[str, dict[str, Any]] = {}
@@ -97,7 +97,7 @@ async def nothing_more(ws: Any, wait: float = 0.3) -> None:
     raise AssertionError(f"unexpected message {msg}")
 
 
-async def close_code(ws: Any, within: float = 5.0) -> int | None:
+async def close_code(ws: Any, within: float = 10.0) -> int | None:
     """Read until the server closes; returns its close code."""
     try:
         while True:
