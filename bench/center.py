@@ -181,7 +181,15 @@ def percentiles(samples: list[float]) -> dict[str, float]:
 Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
 
 
-async def measure(client: httpx.AsyncClient, make: Request, n: int, concurrency: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def measure(
+    client: httpx.AsyncClient, make: Request, n: int, concurrency: int, server_pid: int
+) -> dict:
     samples: list[float] = []
     counter = iter(range(n))
     errors = 0
@@ -198,9 +206,18 @@ async def measure(client: httpx.AsyncClient, make: Request, n: int, concurrency:
                     print(f"  unexpected {r.status_code}: {r.text[:200]}", file=sys.stderr)
 
     t0 = time.perf_counter()
+    cpu0 = cpu_seconds(server_pid)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - t0
-    return {**percentiles(samples), "rps": round(n / wall, 1), "errors": errors}
+    # what the hub process spent per request: unlike latency, independent of
+    # what else runs on the machine
+    cpu = (cpu_seconds(server_pid) - cpu0) / n * 1000
+    return {
+        **percentiles(samples),
+        "rps": round(n / wall, 1),
+        "server_cpu_ms": round(cpu, 2),
+        "errors": errors,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -284,14 +301,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 del scenarios["center deep cursor page"]
             # warm up connections, caches and the server's prepared statements
             for make in scenarios.values():
-                await measure(client, make, min(200, args.requests), args.concurrency)
+                await measure(client, make, min(200, args.requests), args.concurrency, server.pid)
             result["latency"] = {}
             for name, make in scenarios.items():
-                stats = await measure(client, make, args.requests, args.concurrency)
+                stats = await measure(client, make, args.requests, args.concurrency, server.pid)
                 result["latency"][name] = stats
                 print(
                     f"  {name:<26} p50 {stats['p50_ms']:>7.2f}  p95 {stats['p95_ms']:>7.2f}"
                     f"  p99 {stats['p99_ms']:>7.2f} ms  {stats['rps']:>7.1f} req/s"
+                    f"  server {stats['server_cpu_ms']:.2f} ms CPU/req"
                 )
 
             bulk: list[float] = []
@@ -332,13 +350,14 @@ def print_table(result: dict[str, Any]) -> None:
         f"center API over HTTP, {result['notifications']:,} notifications / {result['users']:,}"
         f" users, {result['concurrency']} concurrent clients, {result['requests']} requests each"
     )
-    print(f"| {'query':<26} | p50 ms | p95 ms | p99 ms | req/s |")
-    print(f"| {'-' * 26} | -----: | -----: | -----: | ----: |")
+    print(f"| {'query':<26} | p50 ms | p95 ms | p99 ms | req/s | server CPU ms/req |")
+    print(f"| {'-' * 26} | -----: | -----: | -----: | ----: | ----------------: |")
     for name, s in result["latency"].items():
         print(
             f"| {name:<26} | {s['p50_ms']:>6.2f} | {s['p95_ms']:>6.2f} | {s['p99_ms']:>6.2f}"
-            f" | {s['rps']:>5.0f} |"
+            f" | {s['rps']:>5.0f} | {s['server_cpu_ms']:>17.2f} |"
         )
+    print(f"load average before/after: {result['load_before']} / {result['load_after']}")
     b = result["bulk_send"]
     print(f"bulk send to {b['users']:,} users: median {b['median_s'] * 1000:.0f} ms")
 
@@ -348,14 +367,17 @@ def main() -> None:
     p.add_argument("--notifications", type=int, default=1_000_000)
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--requests", type=int, default=2000, help="timed requests per query")
-    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--bulk-users", type=int, default=10_000)
     p.add_argument("--bulk-rounds", type=int, default=5)
     p.add_argument("--db", default="hub_bench", help="database to create (dropped and refilled)")
     p.add_argument("--reuse", action="store_true", help="reuse the filled database as it is")
     p.add_argument("--drop", action="store_true", help="drop the database at the end")
     args = p.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     result = asyncio.run(run(args))
+    result["load_before"] = load_before
+    result["load_after"] = [round(x, 2) for x in os.getloadavg()]
     print_table(result)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / "center.json"
