@@ -202,3 +202,8 @@ async def test_app_ping_and_ready_last_id(sqlite_live: Live) -> None:
     for conn in tuple(live.fanout.conns):
         conn.heartbeat()
     assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"type": "ping"}
+    # full collections are counted and timed for the status
+    import gc
+
+    gc.collect()
+    assert live.fanout.stats.gc_full >= 1 and live.fanout.stats.gc_max_pause_ms >= 0
