@@ -132,6 +132,8 @@ class Conn:
         pending, self.pending = self.pending or [], None
         if replay.resync:
             self.deliver(None, wire.dumps({"type": "resync"}))
+            # the client refetches everything: whatever comes next is the new start
+            self.last_seq = 0
         for text in replay.messages:
             self.push(wire.seq_of(text), text)
         for seq, text in pending:

@@ -155,3 +155,19 @@ async def test_a_lost_frame_is_refilled_from_the_log(any_live: Live) -> None:
     assert [m["i"] for m in got] == [2, 3]
     assert got[1]["seq"] == got[0]["seq"] + 1
     assert live.fanout.stats.refills == 1
+
+
+async def test_a_gap_too_large_to_refill_gets_one_resync(sqlite_url: str, tmp_path: Path) -> None:
+    settings = make_settings(sqlite_url, tmp_path, resume_max_gap=3)
+    async with serve(settings) as live:
+        ws, _ = await live.ws_ready("alice")
+        await live.fanout.publish_many([("alice", {"type": "n", "i": 0})])
+        await next_of(ws, "n")
+        lost = [("alice", wire.message_tail({"type": "n", "i": i})) for i in range(1, 6)]
+        await live.fanout.backend.publish_users("nowhere", lost)
+        await live.fanout.publish_many([("alice", {"type": "n", "i": 6})])
+        assert (await recv_json(ws))["type"] == "resync"
+        assert (await next_of(ws, "n"))["i"] == 6
+        await live.fanout.publish_many([("alice", {"type": "n", "i": 7})])
+        assert (await recv_json(ws))["i"] == 7  # no second resync, no loop
+        assert live.fanout.stats.refills == 1
