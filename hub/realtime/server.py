@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import re
 import socket
 from typing import Any
 
@@ -132,9 +134,32 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         )
 
 
+TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token)=)[^&\s\"']+")
+
+
+class RedactTokens(logging.Filter):
+    """Keep user tokens sent as ``?token=`` (WebSocket, EventSource) out of the logs:
+    uvicorn logs every request line with its query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg = TOKEN_IN_QUERY.sub(r"\1***", message)
+            record.args = ()
+        return True
+
+
+def install_log_redaction() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
 class HubServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, app: Any, freeze_gc: bool = False) -> None:
         super().__init__(config)
+        install_log_redaction()
         self.hub_app = app
         self.freeze_gc = freeze_gc
 

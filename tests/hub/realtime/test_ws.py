@@ -207,3 +207,28 @@ async def test_app_ping_and_ready_last_id(sqlite_live: Live) -> None:
 
     gc.collect()
     assert live.fanout.stats.gc_full >= 1 and live.fanout.stats.gc_max_pause_ms >= 0
+
+
+async def test_tokens_in_query_strings_never_reach_the_logs(sqlite_live: Live) -> None:
+    import logging
+
+    records: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record.getMessage())
+
+    logger = logging.getLogger("uvicorn.error")
+    handler, level = Capture(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        token = sqlite_live.hub.token("alice")
+        ws, _ = await sqlite_live.ws_ready("alice", last_id=0)
+        await ws.close()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    accepted = [r for r in records if "WebSocket" in r]
+    assert accepted and all("token=***" in r for r in accepted), records
+    assert not any(token in r for r in records)
