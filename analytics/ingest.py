@@ -2,7 +2,7 @@
 
 A batch is *claimed* by stamping ``batch_id`` on its outbox rows (batch_id =
 the largest row id in it, unique since each row joins one batch), *sent* as
-one columnar insert whose ``insert_deduplication_token`` is ``epoch:batch_id``,
+one Arrow insert whose ``insert_deduplication_token`` is ``hub-outbox-<epoch>-<batch_id>``,
 then *pruned* (deleted) once the store confirmed. A crash or timeout between
 send and prune leaves the claimed rows in place; the next round re-sends
 exactly those rows with the same token and ClickHouse drops the duplicate

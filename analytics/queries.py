@@ -10,7 +10,7 @@ notifications are exact whichever part a row came from. A key that needs finer
 time than a rollup holds (hour buckets, hour of week) skips the daily level;
 minute timelines and ``source="raw"`` read raw events only.
 
-Builders (``*_sql``) and shapers are pure; the async functions run them on a Sink.
+``build`` and the ``shape_*`` functions are pure; the async functions run them on a Sink.
 """
 
 from __future__ import annotations

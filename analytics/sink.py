@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -108,10 +108,6 @@ class Sink:
         self._client: Any = None
         self._console: Any = None
 
-    @property
-    def database(self) -> str:
-        return self.config.database
-
     # The public methods are async; the *_sync ones run in a thread under the lock.
 
     async def run(self, fn: Callable[[], Any]) -> Any:
@@ -196,10 +192,3 @@ def sink_from_url(url: str) -> Sink:
     from analytics.sink_clickhouse import make_sink as make_server_sink
 
     return make_server_sink(url, config)
-
-
-def columns_of(rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
-    """Pure: rows → columns (the shape columnar inserts want)."""
-    if not rows:
-        return [[] for _ in EVENT_COLUMNS]
-    return [list(col) for col in zip(*rows, strict=True)]

@@ -13,7 +13,7 @@ from analytics import queries
 from analytics.ingest import backoff_seconds, to_arrow
 from analytics.migrate import render, split_statements
 from analytics.params import parse_filters
-from analytics.sink import columns_of, error_message, parse_url
+from analytics.sink import error_message, parse_url
 from analytics.sql_console import SqlForbidden, check_sql, jsonable, load_examples
 from analytics.testing import with_database
 from hub.db import iso_to_ms
@@ -231,8 +231,6 @@ def test_misc_helpers() -> None:
     assert backoff_seconds(1.0, 0) == 1.0
     assert backoff_seconds(1.0, 3) == 8.0
     assert backoff_seconds(1.0, 50) == 30.0
-    assert columns_of([(1, "a"), (2, "b")]) == [[1, 2], ["a", "b"]]
-    assert len(columns_of([])) == 12
     assert error_message(RuntimeError("first\nsecond")) == "first"
     assert error_message(RuntimeError("")) == "RuntimeError"
     t = to_arrow(
