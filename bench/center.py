@@ -27,6 +27,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import asyncpg
 import httpx
@@ -178,7 +179,54 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-Request = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+class RawResponse:
+    def __init__(self, status_code: int, body: bytes) -> None:
+        self.status_code = status_code
+        self.text = body.decode("utf-8", "replace")
+
+
+class RawClient:
+    """A minimal keep-alive HTTP/1.1 GET client (one connection per concurrent
+    caller): with httpx the load generator, not the hub, used up its core first."""
+
+    def __init__(self, host: str, port: int, size: int) -> None:
+        self.host, self.port, self.size = host, port, size
+        self.pool: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = (
+            asyncio.Queue()
+        )
+
+    async def open(self) -> None:
+        for _ in range(self.size):
+            self.pool.put_nowait(await asyncio.open_connection(self.host, self.port))
+
+    async def close(self) -> None:
+        while not self.pool.empty():
+            _, writer = self.pool.get_nowait()
+            writer.close()
+
+    async def get(
+        self, path: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None
+    ) -> RawResponse:
+        if params:
+            path += "?" + urlencode(params)
+        lines = [f"GET {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        reader, writer = await self.pool.get()
+        try:
+            writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            body = await reader.readexactly(length)
+        finally:
+            self.pool.put_nowait((reader, writer))
+        return RawResponse(status, body)
+
+
+Request = Callable[[Any, int], Awaitable[Any]]
 
 
 def cpu_seconds(pid: int) -> float:
@@ -187,9 +235,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def measure(
-    client: httpx.AsyncClient, make: Request, n: int, concurrency: int, server_pid: int
-) -> dict:
+async def measure(client: Any, make: Request, n: int, concurrency: int, server_pid: int) -> dict:
     samples: list[float] = []
     counter = iter(range(n))
     errors = 0
@@ -206,16 +252,18 @@ async def measure(
                     print(f"  unexpected {r.status_code}: {r.text[:200]}", file=sys.stderr)
 
     t0 = time.perf_counter()
-    cpu0 = cpu_seconds(server_pid)
+    cpu0, own0 = cpu_seconds(server_pid), time.process_time()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     wall = time.perf_counter() - t0
     # what the hub process spent per request: unlike latency, independent of
     # what else runs on the machine
     cpu = (cpu_seconds(server_pid) - cpu0) / n * 1000
+    own = (time.process_time() - own0) / n * 1000
     return {
         **percentiles(samples),
         "rps": round(n / wall, 1),
         "server_cpu_ms": round(cpu, 2),
+        "client_cpu_ms": round(own, 2),
         "errors": errors,
     }
 
@@ -299,18 +347,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             }
             if not deep:
                 del scenarios["center deep cursor page"]
+            load: Any = client
+            if args.client == "raw":
+                load = RawClient("127.0.0.1", port, args.concurrency)
+                await load.open()
+            result["client"] = args.client
             # warm up connections, caches and the server's prepared statements
             for make in scenarios.values():
-                await measure(client, make, min(200, args.requests), args.concurrency, server.pid)
+                await measure(load, make, min(200, args.requests), args.concurrency, server.pid)
             result["latency"] = {}
             for name, make in scenarios.items():
-                stats = await measure(client, make, args.requests, args.concurrency, server.pid)
+                stats = await measure(load, make, args.requests, args.concurrency, server.pid)
                 result["latency"][name] = stats
                 print(
                     f"  {name:<26} p50 {stats['p50_ms']:>7.2f}  p95 {stats['p95_ms']:>7.2f}"
                     f"  p99 {stats['p99_ms']:>7.2f} ms  {stats['rps']:>7.1f} req/s"
                     f"  server {stats['server_cpu_ms']:.2f} ms CPU/req"
+                    f"  client {stats['client_cpu_ms']:.2f}"
                 )
+            if isinstance(load, RawClient):
+                await load.close()
 
             bulk: list[float] = []
             recipients = [f"bulk{i}" for i in range(args.bulk_users)]
@@ -348,7 +404,8 @@ def print_table(result: dict[str, Any]) -> None:
     print()
     print(
         f"center API over HTTP, {result['notifications']:,} notifications / {result['users']:,}"
-        f" users, {result['concurrency']} concurrent clients, {result['requests']} requests each"
+        f" users, {result['concurrency']} concurrent {result['client']} clients,"
+        f" {result['requests']} requests each"
     )
     print(f"| {'query':<26} | p50 ms | p95 ms | p99 ms | req/s | server CPU ms/req |")
     print(f"| {'-' * 26} | -----: | -----: | -----: | ----: | ----------------: |")
@@ -368,6 +425,13 @@ def main() -> None:
     p.add_argument("--users", type=int, default=10_000)
     p.add_argument("--requests", type=int, default=2000, help="timed requests per query")
     p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument(
+        "--client",
+        choices=["httpx", "raw"],
+        default="httpx",
+        help="load generator: httpx.AsyncClient, or a minimal HTTP/1.1 client that costs"
+        " the machine far less CPU per request",
+    )
     p.add_argument("--bulk-users", type=int, default=10_000)
     p.add_argument("--bulk-rounds", type=int, default=5)
     p.add_argument("--db", default="hub_bench", help="database to create (dropped and refilled)")
