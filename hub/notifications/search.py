@@ -54,6 +54,11 @@ def search_sql(
 ) -> tuple[Where, Where]:
     """(page query, count query) for `q` on `dialect` (pure).
 
+    Ranking needs every match anyway, so on Postgres the page query also
+    counts them (a window over all matches, taken before LIMIT) and the count
+    query is only needed when the page is empty. (FTS5 refuses bm25() next to
+    a window function, so SQLite always runs both.)
+
     On Postgres a prefix term ('ord':*) makes the GIN index collect every
     matching row of every user before the user's rows are picked, which costs
     time in proportion to the whole table. A center user has few rows, so by
@@ -69,8 +74,8 @@ def search_sql(
         match = "search @@ {}" if through_gin else "ts_match_vq(search, {})"
         cond = f"{w.sql} AND " + match.format("to_tsquery('simple', :q)")
         page = (
-            f"SELECT {COLUMNS}, ts_rank(search, to_tsquery('simple', :q)) AS rank"
-            f" FROM notifications WHERE {cond}"
+            f"SELECT {COLUMNS}, ts_rank(search, to_tsquery('simple', :q)) AS rank,"
+            f" COUNT(*) OVER () AS total FROM notifications WHERE {cond}"
             " ORDER BY rank DESC, id DESC LIMIT :lim OFFSET :skip"
         )
         count = f"SELECT COUNT(*) FROM notifications WHERE {cond}"
@@ -103,4 +108,8 @@ async def search(db: Database, user_id: str, q: SearchQuery) -> tuple[list[Row],
     through_gin = db.is_postgres and await many_rows(db, user_id)
     page, count = search_sql(db.dialect, user_id, q, through_gin)
     rows = await db.fetch_all(page.sql, page.params)
+    if rows and "total" in rows[0]:
+        return rows, int(rows[0]["total"])
+    if not rows and q.skip == 0:
+        return rows, 0
     return rows, int(await db.fetch_val(count.sql, count.params))

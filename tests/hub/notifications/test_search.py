@@ -112,3 +112,12 @@ async def test_users_with_many_rows_search_through_the_gin_index(hub: Hub, monke
     assert await search.many_rows(hub.db, "bob") is False
     body = await _search(hub, "alice", query="alp bet")
     assert sorted(i["id"] for i in body["items"]) == ids and body["total"] == 5
+
+
+async def test_total_past_the_last_page(hub: Hub) -> None:
+    await seed(hub, "alice", 3, title="Zebra {i}")
+    body = await _search(hub, "alice", query="zebra", skip=10)
+    assert body["items"] == [] and body["total"] == 3
+    body = await _search(hub, "alice", query="zebra", limit=1)
+    assert len(body["items"]) == 1 and body["total"] == 3
+    assert "total" not in body["items"][0]
