@@ -141,3 +141,37 @@ def test_redirect_target_rechecks_the_stored_link() -> None:
     assert redirect_target("//evil.example") == "/notifications"
     assert redirect_target(None) == "/notifications"
     assert redirect_target("https://ok.example/a") == "https://ok.example/a"
+
+
+async def test_endpoints_publish_live_messages_after_commit(hub: Hub) -> None:
+    from tests.hub.notifications.test_service import Recorder
+
+    ids = await seed(hub, "alice", 7)
+    rec = Recorder()
+    hub.state.fanout = rec
+    h = hub.user("alice")
+    try:
+        await hub.client.post("/api/notifications/bulk-read", json={"ids": ids}, headers=h)
+        assert rec.messages == [
+            (
+                "alice",
+                {"type": "notification.updated", "ids": ids, "changes": {"is_read": True}},
+            ),
+            ("alice", {"type": "unread_count", "count": 0}),
+        ]
+        rec.messages.clear()
+        await hub.client.post("/api/notifications/archive", json={"ids": ids[:1]}, headers=h)
+        assert rec.messages[0][1]["notification"]["archived"] is True
+        rec.messages.clear()
+        await hub.client.delete(f"/api/notifications/{ids[1]}", headers=h)
+        assert rec.messages == [
+            ("alice", {"type": "notification.deleted", "ids": [ids[1]]}),
+            ("alice", {"type": "unread_count", "count": 0}),
+        ]
+        rec.messages.clear()
+        # nothing changed: nothing published
+        await hub.client.post("/api/notifications/read-all", headers=h)
+        await hub.client.post("/api/notifications/bulk-delete", json={"ids": [10**9]}, headers=h)
+        assert rec.messages == []
+    finally:
+        hub.state.fanout = None
