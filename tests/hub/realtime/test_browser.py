@@ -123,3 +123,36 @@ async def test_fallback_transports_deliver(
     await _send(proc, headers, f"via {transports}")
     await page.locator("#live-list li", has_text=f"via {transports}").wait_for(timeout=15_000)
     assert page.errors == []
+
+
+async def test_resync_after_a_memory_restart_fetches_what_was_missed(
+    browser: Any, served: Any, hub_processes: list[HubProcess]
+) -> None:
+    """A memory:// hub forgets its log on restart: the client gets `resync` and fetches
+    the notifications it missed through the API (here one written by another process,
+    which a memory:// fan-out cannot hear of)."""
+    proc, headers = served
+    other = HubProcess(dict(proc.env), free_port())
+    hub_processes.append(other)
+    await asyncio.to_thread(other.start)
+    page = await _signed_in_page(browser, proc, "/live")
+    await page.wait_for_selector("#conn-status[data-state=open]", timeout=20_000)
+    await _send(proc, headers, "Seen live")
+    await page.locator("#live-list li", has_text="Seen live").wait_for(timeout=15_000)
+    await _send(other, headers, "Written elsewhere")
+    await asyncio.sleep(0.5)
+    assert await page.locator("#live-list li", has_text="Written elsewhere").count() == 0
+    await page.evaluate(
+        "window.resynced = false;"
+        " document.addEventListener('hub:resync', () => { window.resynced = true; })"
+    )
+    await asyncio.to_thread(proc.stop)
+    await asyncio.to_thread(proc.start)
+    for _ in range(450):  # wait_for_function would need eval, which the CSP forbids
+        if await page.evaluate("window.resynced"):
+            break
+        await asyncio.sleep(0.1)
+    assert await page.evaluate("window.resynced") is True
+    await page.locator("#live-list li", has_text="Written elsewhere").wait_for(timeout=15_000)
+    assert await page.locator("#live-list li", has_text="Seen live").count() == 1
+    assert page.errors == []

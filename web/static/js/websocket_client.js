@@ -22,7 +22,9 @@
  *                  "ready" | ..., seq?, ...}; duplicates (same seq) are never dispatched twice
  *   "hub:status"   {state: "connecting" | "open" | "reconnecting" | "sse" | "polling" | "closed",
  *                  transport: "ws" | "sse" | "poll", attempt}
- *   "hub:resync"   the server could not replay what was missed: refetch through the API
+ *   "hub:resync"   the server could not replay what was missed; the client itself fetches the
+ *                  notifications created since the last one it saw (as notification.created),
+ *                  other state (read marks, deletions) should be refetched by the page
  *
  * A page whose <body> has data-hub-live="/ws/path" starts a client with ui: true on load
  * (no inline script needed; the CSP forbids them). Data is written with textContent only.
@@ -252,6 +254,23 @@ class LiveClient {
     poll();
   }
 
+  /** After a resync: fetch the notifications missed since the last one seen. */
+  async catchUp() {
+    if (!this.lastNotificationId) return;  // nothing shown yet: the page loads its own list
+    try {
+      const url = new URL(this.opts.pollPath, window.location.href);
+      url.searchParams.set("since", String(this.lastNotificationId));
+      url.searchParams.set("limit", "100");
+      const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!r.ok) return;
+      const body = await r.json();
+      const items = Array.isArray(body) ? body : body.items || body.notifications || [];
+      for (const n of items) {
+        if (n.id > this.lastNotificationId) this.handle({ type: "notification.created", notification: n });
+      }
+    } catch (_) { /* the next resync or reconnect tries again */ }
+  }
+
   // -------------------------------------------------------------- messages
   handle(msg) {
     if (!msg || typeof msg.type !== "string") return;
@@ -262,6 +281,7 @@ class LiveClient {
     if (msg.type === "resync") {
       this.lastId = null;
       document.dispatchEvent(new CustomEvent("hub:resync", { detail: {} }));
+      this.catchUp();
     }
     if (msg.type === "ready" && typeof msg.last_id === "number") {
       this.lastId = Math.max(this.lastId || 0, msg.last_id);
