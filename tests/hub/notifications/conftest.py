@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from hub.notifications import store
 from tests.conftest import Hub
+
+
+class Recorder:
+    """Stands in for app.state.fanout to capture what is published."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, dict[str, Any]]] = []
+
+    async def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        self.messages.extend(messages)
+
+
+@pytest.fixture
+def live(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> Recorder:
+    """Capture live messages for the test; the real fan-out comes back after it."""
+    rec = Recorder()
+    monkeypatch.setattr(hub.state, "fanout", rec)
+    return rec
 
 
 async def seed(

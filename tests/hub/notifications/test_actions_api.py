@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.conftest import Hub
-from tests.hub.notifications.conftest import seed
+from tests.hub.notifications.conftest import Recorder, seed
 
 
 async def _state(hub: Hub, nid: int) -> dict:
@@ -143,35 +143,29 @@ def test_redirect_target_rechecks_the_stored_link() -> None:
     assert redirect_target("https://ok.example/a") == "https://ok.example/a"
 
 
-async def test_endpoints_publish_live_messages_after_commit(hub: Hub) -> None:
-    from tests.hub.notifications.test_service import Recorder
-
+async def test_endpoints_publish_live_messages_after_commit(hub: Hub, live: Recorder) -> None:
     ids = await seed(hub, "alice", 7)
-    rec = Recorder()
-    hub.state.fanout = rec
+    rec = live
     h = hub.user("alice")
-    try:
-        await hub.client.post("/api/notifications/bulk-read", json={"ids": ids}, headers=h)
-        assert rec.messages == [
-            (
-                "alice",
-                {"type": "notification.updated", "ids": ids, "changes": {"is_read": True}},
-            ),
-            ("alice", {"type": "unread_count", "count": 0}),
-        ]
-        rec.messages.clear()
-        await hub.client.post("/api/notifications/archive", json={"ids": ids[:1]}, headers=h)
-        assert rec.messages[0][1]["notification"]["archived"] is True
-        rec.messages.clear()
-        await hub.client.delete(f"/api/notifications/{ids[1]}", headers=h)
-        assert rec.messages == [
-            ("alice", {"type": "notification.deleted", "ids": [ids[1]]}),
-            ("alice", {"type": "unread_count", "count": 0}),
-        ]
-        rec.messages.clear()
-        # nothing changed: nothing published
-        await hub.client.post("/api/notifications/read-all", headers=h)
-        await hub.client.post("/api/notifications/bulk-delete", json={"ids": [10**9]}, headers=h)
-        assert rec.messages == []
-    finally:
-        hub.state.fanout = None
+    await hub.client.post("/api/notifications/bulk-read", json={"ids": ids}, headers=h)
+    assert rec.messages == [
+        (
+            "alice",
+            {"type": "notification.updated", "ids": ids, "changes": {"is_read": True}},
+        ),
+        ("alice", {"type": "unread_count", "count": 0}),
+    ]
+    rec.messages.clear()
+    await hub.client.post("/api/notifications/archive", json={"ids": ids[:1]}, headers=h)
+    assert rec.messages[0][1]["notification"]["archived"] is True
+    rec.messages.clear()
+    await hub.client.delete(f"/api/notifications/{ids[1]}", headers=h)
+    assert rec.messages == [
+        ("alice", {"type": "notification.deleted", "ids": [ids[1]]}),
+        ("alice", {"type": "unread_count", "count": 0}),
+    ]
+    rec.messages.clear()
+    # nothing changed: nothing published
+    await hub.client.post("/api/notifications/read-all", headers=h)
+    await hub.client.post("/api/notifications/bulk-delete", json={"ids": [10**9]}, headers=h)
+    assert rec.messages == []

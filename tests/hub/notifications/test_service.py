@@ -3,20 +3,9 @@ ownership, outbox events in the same transaction, live messages after commit."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from hub.notifications import service
 from tests.conftest import Hub
-
-
-class Recorder:
-    """Stands in for app.state.fanout to capture what is published."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-
-    async def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        self.messages.extend(messages)
+from tests.hub.notifications.conftest import Recorder
 
 
 async def _events(hub: Hub, kind: str) -> list[int]:
@@ -27,34 +16,32 @@ async def _events(hub: Hub, kind: str) -> list[int]:
     return [r["notification_id"] for r in rows]
 
 
-async def test_mark_read_only_touches_own_unread_and_records_events(hub: Hub) -> None:
+async def test_mark_read_only_touches_own_unread_and_records_events(
+    hub: Hub, live: Recorder
+) -> None:
     a = (await hub.send(["alice"] * 1))["ids"] + (await hub.send("alice"))["ids"]
     b = (await hub.send("bob"))["ids"]
-    rec = Recorder()
-    hub.state.fanout = rec
-    try:
-        assert await service.unread_count(hub.state, "alice") == 2
-        changed = await service.mark_read(hub.state, "alice", [a[0], b[0], 999_999])
-        assert changed == [a[0]]
-        # again: nothing left to change, no duplicate event
-        assert await service.mark_read(hub.state, "alice", [a[0]]) == []
-        assert await _events(hub, "read") == [a[0]]
-        assert await service.unread_count(hub.state, "alice") == 1
-        assert await service.unread_count(hub.state, "bob") == 1
-        kinds = [(u, m["type"]) for u, m in rec.messages]
-        assert kinds == [("alice", "notification.updated"), ("alice", "unread_count")]
-        assert rec.messages[0][1]["notification"]["is_read"] is True
-        assert rec.messages[1][1]["count"] == 1
-        rec.messages.clear()
-        assert await service.mark_read(hub.state, "alice", None) == [a[1]]
-        assert rec.messages[0][1] == {
-            "type": "notification.updated",
-            "ids": [a[1]],
-            "changes": {"is_read": True},
-        }
-        assert rec.messages[1][1] == {"type": "unread_count", "count": 0}
-    finally:
-        hub.state.fanout = None
+    rec = live
+    assert await service.unread_count(hub.state, "alice") == 2
+    changed = await service.mark_read(hub.state, "alice", [a[0], b[0], 999_999])
+    assert changed == [a[0]]
+    # again: nothing left to change, no duplicate event
+    assert await service.mark_read(hub.state, "alice", [a[0]]) == []
+    assert await _events(hub, "read") == [a[0]]
+    assert await service.unread_count(hub.state, "alice") == 1
+    assert await service.unread_count(hub.state, "bob") == 1
+    kinds = [(u, m["type"]) for u, m in rec.messages]
+    assert kinds == [("alice", "notification.updated"), ("alice", "unread_count")]
+    assert rec.messages[0][1]["notification"]["is_read"] is True
+    assert rec.messages[1][1]["count"] == 1
+    rec.messages.clear()
+    assert await service.mark_read(hub.state, "alice", None) == [a[1]]
+    assert rec.messages[0][1] == {
+        "type": "notification.updated",
+        "ids": [a[1]],
+        "changes": {"is_read": True},
+    }
+    assert rec.messages[1][1] == {"type": "unread_count", "count": 0}
 
 
 async def test_click_records_click_and_read_once(hub: Hub) -> None:
@@ -85,7 +72,9 @@ async def test_archive_unarchive_delete(hub: Hub) -> None:
     assert await _events(hub, "deleted") == ids
 
 
-async def test_a_failed_event_write_undoes_the_change(hub: Hub, monkeypatch) -> None:
+async def test_a_failed_event_write_undoes_the_change(
+    hub: Hub, live: Recorder, monkeypatch
+) -> None:
     from analytics import events
 
     [nid] = (await hub.send("alice"))["ids"]
@@ -94,23 +83,19 @@ async def test_a_failed_event_write_undoes_the_change(hub: Hub, monkeypatch) -> 
         raise RuntimeError("outbox unavailable")
 
     monkeypatch.setattr(events, "record", broken)
-    rec = Recorder()
-    hub.state.fanout = rec
-    try:
-        for call in (
-            service.mark_read(hub.state, "alice", [nid]),
-            service.archive(hub.state, "alice", [nid]),
-            service.delete(hub.state, "alice", [nid]),
-            service.click(hub.state, "alice", nid),
-        ):
-            try:
-                await call
-            except RuntimeError:
-                pass
-            else:
-                raise AssertionError("expected the change to fail")
-    finally:
-        hub.state.fanout = None
+    rec = live
+    for call in (
+        service.mark_read(hub.state, "alice", [nid]),
+        service.archive(hub.state, "alice", [nid]),
+        service.delete(hub.state, "alice", [nid]),
+        service.click(hub.state, "alice", nid),
+    ):
+        try:
+            await call
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("expected the change to fail")
     row = await hub.db.fetch_one(
         "SELECT is_read, archived, clicked_at FROM notifications WHERE id = :id", {"id": nid}
     )
