@@ -22,6 +22,7 @@ async def test_mark_read_only_touches_own_unread_and_records_events(
     a = (await hub.send(["alice"] * 1))["ids"] + (await hub.send("alice"))["ids"]
     b = (await hub.send("bob"))["ids"]
     rec = live
+    rec.messages.clear()  # the sends' notification.created
     assert await service.unread_count(hub.state, "alice") == 2
     changed = await service.mark_read(hub.state, "alice", [a[0], b[0], 999_999])
     assert changed == [a[0]]
@@ -84,6 +85,7 @@ async def test_a_failed_event_write_undoes_the_change(
 
     monkeypatch.setattr(events, "record", broken)
     rec = live
+    rec.messages.clear()
     for call in (
         service.mark_read(hub.state, "alice", [nid]),
         service.archive(hub.state, "alice", [nid]),
