@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +19,25 @@ from hub.auth import (
     make_session,
 )
 from hub.errors import Invalid, Unauthorized, parse_json
+
+TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|api_key)=)[^&\s]*", re.I)
+
+
+class RedactTokens(logging.Filter):
+    """Keeps sign-in links (/login?token=...) and ?token= sockets out of access logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, str) and "=" in a for a in record.args
+        ):
+            record.args = tuple(
+                TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
+            )
+        return True
+
+
+# uvicorn logs each request's full path, query string included
+logging.getLogger("uvicorn.access").addFilter(RedactTokens())
 
 
 def _set_cookie(request: Request, response: Response, principal: Principal) -> str:

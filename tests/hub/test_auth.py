@@ -195,3 +195,22 @@ async def test_idempotency_key_header(hub: Hub) -> None:
     again = await hub.client.post("/api/notifications", json=body, headers=headers)
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["ids"] == first.json()["ids"]
+
+
+def test_tokens_are_redacted_from_access_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    logger = logging.getLogger("uvicorn.access")
+    with caplog.at_level(logging.INFO, logger="uvicorn.access"):
+        logger.info(
+            '%s - "%s %s HTTP/%s" %d',
+            "127.0.0.1:5",
+            "GET",
+            "/login?next=/x&token=eyJhbGciOi.secret.sig",
+            "1.1",
+            303,
+        )
+        logger.info('%s - "%s %s HTTP/%s" %d', "c", "GET", "/ws?access_token=abc", "1.1", 101)
+    text = caplog.text
+    assert "eyJhbGciOi" not in text and "abc" not in text.split("access_token=")[1]
+    assert "/login?next=/x&token=***" in text and "/ws?access_token=***" in text
