@@ -65,6 +65,14 @@ class FilterQuery(BaseModel):
     date_from: int | None = None
     date_to: int | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_is_absent(cls, data: Any) -> Any:
+        # a form's empty select ("category=") means "any", not an invalid value
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
     @field_validator("category")
     @classmethod
     def _category(cls, v: str | None) -> str | None:

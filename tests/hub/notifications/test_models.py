@@ -53,6 +53,8 @@ def test_filter_parsing() -> None:
     with pytest.raises(ValidationError):
         filters.CenterQuery.model_validate({"date_from": [1]})
     assert filters.ExportQuery().archived is None
+    blank = filters.CenterQuery.model_validate({"category": "", "is_read": "", "sort": ""})
+    assert blank.category is None and blank.is_read is None and blank.sort == "newest"
     w = filters.where("u", filters.FilterQuery(archived=None, is_read=True, category="c"))
     assert w.sql == "user_id = :u AND is_read AND category = :category"
     assert filters.keyset(None).sql == ""
