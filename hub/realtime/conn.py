@@ -33,6 +33,7 @@ class Stats:
     dropped_slow: int = 0  # clients evicted because their queue overflowed
     publish_errors: int = 0
     refills: int = 0  # connections that missed a frame and were refilled from the log
+    resubscribes: int = 0  # times the backend subscription died and was made again
     gc_full: int = 0  # full (generation 2) garbage collections, and the longest one
     gc_max_pause_ms: float = 0.0
 

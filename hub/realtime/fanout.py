@@ -122,6 +122,25 @@ class Fanout:
         while self.conns and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded poll
             await asyncio.sleep(0.02)
 
+    async def _resubscribe(self) -> None:
+        """The subscription died (Redis gone longer than redis-py retries): start a new
+        one. Sockets stay connected; a user's next message reveals the gap in its seq
+        and the socket is refilled from the log."""
+        log.error("fan-out subscription lost (%s); subscribing again", self.backend.name)
+        old = self._tasks[0]
+        old.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await old
+        await self.backend.reconnect()
+        subscribed = asyncio.Event()
+        listener = asyncio.create_task(self._listen(subscribed))
+        self._tasks[0] = listener
+        await self._wait(listener, subscribed)
+        self._probe_seen.clear()
+        await self.backend.publish_frame(self.channel, self._frame(self._probe, {"type": "probe"}))
+        await self._wait(listener, self._probe_seen)
+        self.stats.resubscribes += 1
+
     async def _listen(self, subscribed: asyncio.Event) -> None:
         async with self.backend.broadcast.subscribe(self.channel) as subscriber:
             subscribed.set()
@@ -140,6 +159,11 @@ class Fanout:
 
     async def _report(self) -> None:
         while True:
+            if not self.backend.healthy():
+                try:
+                    await self._resubscribe()
+                except Exception as exc:  # noqa: BLE001 - retried on the next round
+                    log.error("fan-out resubscribe failed: %s", type(exc).__name__)
             try:
                 await self.backend.write_stats(self.proc_id, self.local_stats())
             except Exception as exc:  # noqa: BLE001 - status is best effort
@@ -310,6 +334,7 @@ class Fanout:
             "dropped_slow": self.stats.dropped_slow,
             "publish_errors": self.stats.publish_errors,
             "refills": self.stats.refills,
+            "resubscribes": self.stats.resubscribes,
             "gc_full": self.stats.gc_full,
             "gc_max_pause_ms": self.stats.gc_max_pause_ms,
             "uptime_s": round(time.time() - self.started_at, 1),

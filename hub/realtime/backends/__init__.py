@@ -28,6 +28,11 @@ class Backend(Protocol):
 
     async def disconnect(self) -> None: ...
 
+    def healthy(self) -> bool:
+        """False when the subscription can no longer deliver (see Fanout._report)."""
+
+    async def reconnect(self) -> None: ...
+
     async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
         """Log and publish ``(user id, message tail)`` pairs, each with the next seq."""
 

@@ -35,6 +35,12 @@ class MemoryBackend:
     async def disconnect(self) -> None:
         await self.broadcast.disconnect()
 
+    def healthy(self) -> bool:
+        return True
+
+    async def reconnect(self) -> None:
+        return None
+
     async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
         for user_id, tail in items:
             current, log = self._logs.pop(user_id, (seq_base(), deque(maxlen=self.max_log)))

@@ -11,6 +11,7 @@ Two broadcaster 0.3.1 traps are handled here:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from typing import Any
@@ -74,6 +75,19 @@ class RedisBackend:
             await self.broadcast.disconnect()
         finally:
             await self.client.aclose()
+
+    def healthy(self) -> bool:
+        """False once the pub/sub listener has died (redis-py gave up reconnecting)."""
+        listener = getattr(self.broadcast._backend, "_listener", None)
+        return listener is not None and not listener.done()
+
+    async def reconnect(self) -> None:
+        """A fresh pub/sub connection (the caller subscribes again)."""
+        old = self.broadcast
+        self.broadcast = Broadcast(backend=_OrderedRedisBackend(self.url))
+        with contextlib.suppress(Exception):
+            await old.disconnect()
+        await self.broadcast.connect()
 
     async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
         from hub.realtime import wire

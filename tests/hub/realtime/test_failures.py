@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from hub.realtime.fanout import Fanout
 from tests.conftest import make_settings
 from tests.hub.realtime.conftest import redis_or_skip
@@ -48,3 +50,35 @@ async def test_a_worker_process_can_publish_to_serving_processes(
             assert (await next_of(ws, "activity.created"))["n"] == 1
         finally:
             await worker.stop()
+
+
+async def test_a_dead_subscription_is_replaced_and_sockets_refilled(
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from hub.realtime import fanout as fanout_module
+    from tests.hub.realtime.conftest import next_of, serve
+
+    redis_url = await redis_or_skip()
+    monkeypatch.setattr(fanout_module, "REPORT_EVERY_S", 0.05)
+    settings = make_settings(sqlite_url, tmp_path, broadcast_url=redis_url)
+    async with serve(settings) as live:
+        ws, _ = await live.ws_ready("alice")
+        fanout = live.fanout
+        await fanout.publish_many([("alice", {"type": "n", "i": 1})])
+        assert (await next_of(ws, "n"))["i"] == 1
+        # the pub/sub listener dies, as when redis-py gives up reconnecting
+        fanout.backend.broadcast._backend._listener.cancel()
+        await asyncio.sleep(0.01)
+        assert not fanout.backend.healthy()
+        await fanout.publish_many([("alice", {"type": "n", "i": 2})])  # lost live
+        for _ in range(200):
+            if fanout.stats.resubscribes:
+                break
+            await asyncio.sleep(0.02)
+        assert fanout.stats.resubscribes == 1 and fanout.backend.healthy()
+        await fanout.publish_many([("alice", {"type": "n", "i": 3})])
+        got = [await next_of(ws, "n") for _ in range(2)]
+        assert [m["i"] for m in got] == [2, 3]
+        assert (await fanout.status())["process"]["resubscribes"] == 1
