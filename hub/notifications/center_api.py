@@ -10,9 +10,8 @@ from starlette.routing import BaseRoute, Route
 from hub.auth import require_user
 from hub.errors import NotFound, parse_body, parse_query
 from hub.notifications import center, cursor, export, filters, search, service
+from hub.notifications.filters import MAX_ID
 from hub.notifications.models import to_json
-
-MAX_ID = 2**63 - 1
 
 
 async def signed_in(request: Request) -> str:

@@ -22,6 +22,8 @@ MAX_LIMIT = 100
 MAX_SKIP = 100_000
 MAX_IDS = 1000
 DAY_MS = int(timedelta(days=1).total_seconds() * 1000)
+MAX_ID = 2**63 - 1  # BIGINT: larger values would be a database error, not a 422
+MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 
 def _parse_archived(value: Any) -> bool | None:
@@ -41,6 +43,8 @@ def _parse_date(value: Any, end: bool) -> int | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value <= MAX_MS:
+            raise ValueError("epoch milliseconds out of range")
         return value
     if not isinstance(value, str):
         raise ValueError("an ISO 8601 date or datetime")
@@ -124,7 +128,7 @@ class ExportQuery(FilterQuery):
 class PollQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    since: int = Field(default=0, ge=0)
+    since: int = Field(default=0, ge=0, le=MAX_ID)
     limit: int = Field(default=50, ge=1, le=MAX_LIMIT)
 
 
@@ -136,7 +140,7 @@ class IdsIn(BaseModel):
     @field_validator("ids")
     @classmethod
     def _ids(cls, v: list[int]) -> list[int]:
-        if any(i < 1 or i > 2**63 - 1 for i in v):
+        if any(i < 1 or i > MAX_ID for i in v):
             raise ValueError("ids are positive integers")
         return list(dict.fromkeys(v))
 

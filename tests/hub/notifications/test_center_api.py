@@ -180,4 +180,10 @@ async def test_polling_returns_newer_ones_ascending(hub: Hub) -> None:
     assert r.json()["items"] == [] and r.json()["since"] == ids[-1]
     r = await hub.client.get("/api/notifications", params={"limit": 500}, headers=h)
     assert r.status_code == 422 and "limit" in r.json()["error"]["fields"]
+    r = await hub.client.get("/api/notifications", params={"since": 10**20}, headers=h)
+    assert r.status_code == 422 and "since" in r.json()["error"]["fields"]
+    r = await hub.client.post(
+        "/api/notifications/search", json={"query": "x", "date_from": 10**20}, headers=h
+    )
+    assert r.status_code == 422 and "date_from" in r.json()["error"]["fields"]
     assert (await hub.client.get("/api/notifications")).status_code == 401
