@@ -37,7 +37,7 @@ async def _raw_ws(live: Live, user: str) -> tuple[asyncio.StreamReader, asyncio.
     return reader, writer
 
 
-async def _until(cond: object, within: float = 5.0) -> None:
+async def _until(cond: object, within: float = 10.0) -> None:
     deadline = time.monotonic() + within
     while not cond():  # type: ignore[operator]
         assert time.monotonic() < deadline, "condition not reached"
