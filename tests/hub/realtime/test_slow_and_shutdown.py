@@ -116,7 +116,7 @@ async def test_shutdown_closes_sockets_with_1001_and_ends_sse(
         body = b"".join([chunk async for chunk in sse.aiter_raw()])
         assert b"retry:" in body
         await _until(lambda: not live.server.started or not live.fanout.conns, within=10)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 10  # bounded: it never hangs
         await sse.aclose()
         await client.aclose()
         # new sockets are refused while closing
