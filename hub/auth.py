@@ -136,7 +136,8 @@ def check_user_token(secret: str, token: str) -> str:
     except jwt.InvalidTokenError:
         raise Unauthorized("invalid token", code="invalid_token") from None
     sub = payload.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > 200:
+    # control characters (NUL above all) could never name a user and break SQL drivers
+    if not isinstance(sub, str) or not sub or len(sub) > 200 or not sub.isprintable():
         raise Unauthorized("invalid token subject", code="invalid_token")
     return sub
 

@@ -28,6 +28,8 @@ def test_token_checks() -> None:
         "no exp": _token({"sub": "a"}),
         "no sub": _token({"exp": now + 60}),
         "empty sub": _token({"sub": "", "exp": now + 60}),
+        "NUL in sub": _token({"sub": "a\x00b", "exp": now + 60}),
+        "number sub": _token({"sub": 5, "exp": now + 60}),
         "garbage": "not.a.jwt",
     }
     for name, token in bad.items():
