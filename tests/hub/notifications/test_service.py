@@ -105,3 +105,17 @@ async def test_a_failed_event_write_undoes_the_change(
     assert row["clicked_at"] is None
     # nothing was announced for changes that did not happen
     assert rec.messages == []
+
+
+async def test_concurrent_reads_count_once(hub: Hub) -> None:
+    import asyncio
+
+    ids = (await hub.send(["alice"] * 1))["ids"] + (await hub.send("alice"))["ids"]
+    results = await asyncio.gather(
+        *[service.mark_read(hub.state, "alice", ids) for _ in range(4)],
+        service.mark_read(hub.state, "alice", None),
+    )
+    # every notification changed in exactly one of the calls: one read event each
+    changed = sorted(i for r in results for i in r)
+    assert changed == sorted(ids)
+    assert await _events(hub, "read") == sorted(ids)
