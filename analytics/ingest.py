@@ -186,11 +186,12 @@ class Ingester:
     async def run_once(self) -> int:
         """Send claimed batches, then new ones while full batches wait; rows sent.
 
-        Pipelined: the next batch is claimed and read from the outbox while the
-        store inserts the previous one (two cores, two kinds of work). Raises
-        SinkError when the store fails; a batch is pruned only after its insert
-        returned, so a failure leaves it (and any batch read ahead) claimed for
-        the next round.
+        Pipelined, so the outbox (SQLite/Postgres) and the store work at the same
+        time: while batch N is inserted, batch N+1 is claimed and read; once N is
+        confirmed, N+1's insert starts and N is pruned meanwhile. Inserts stay in
+        order, one at a time. Raises SinkError when the store fails; a batch is
+        pruned only after its insert returned, so a failure leaves it (and any
+        batch read ahead) claimed, and the next round re-sends it with its token.
         """
         if self.prepare is not None:
             await self.prepare()
@@ -201,9 +202,9 @@ class Ingester:
         if batch_id is None:
             return 0
         rows = await self.read_batch(batch_id)
+        insert = asyncio.create_task(self._insert(batch_id, rows))
         total = 0
         while True:
-            insert = asyncio.create_task(self._insert(batch_id, rows))
             next_id: int | None = None
             next_rows: list[Sequence[Any]] = []
             try:
@@ -214,18 +215,29 @@ class Ingester:
                 if next_id is not None:
                     next_rows = await self.read_batch(next_id)
             finally:
-                await insert
-            await self.prune(batch_id, len(rows))
-            counts: Counter[str] = Counter(r[2] for r in rows)
+                await insert  # batch_id is confirmed past this line
+            if next_id is not None:
+                insert = asyncio.create_task(self._insert(next_id, next_rows))
+            try:
+                await self.prune(batch_id, len(rows))
+            except BaseException:
+                if next_id is not None:
+                    # let the read-ahead insert finish; it stays claimed and is re-sent
+                    await asyncio.gather(insert, return_exceptions=True)
+                raise
+            await self._publish(self._count(rows))
             total += len(rows)
-            self.stats.batches += 1
-            self.stats.events += len(rows)
-            self.stats.counts.update(counts)
-            self.stats.last_batch_at = now_ms()
-            await self._publish(counts)
             if next_id is None:
                 return total
             batch_id, rows = next_id, next_rows
+
+    def _count(self, rows: list[Sequence[Any]]) -> Counter[str]:
+        counts: Counter[str] = Counter(r[2] for r in rows)
+        self.stats.batches += 1
+        self.stats.events += len(rows)
+        self.stats.counts.update(counts)
+        self.stats.last_batch_at = now_ms()
+        return counts
 
     async def _insert(self, batch_id: int, rows: list[Sequence[Any]]) -> None:
         if not rows:
