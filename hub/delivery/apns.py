@@ -186,7 +186,9 @@ class APNsClient:
             apns_topic=topic or None,
         )
         try:
-            result = await asyncio.wait_for(client.send_notification(request), self.timeout)
+            # a timeout context, not wait_for: no extra task per push
+            async with asyncio.timeout(self.timeout):
+                result = await client.send_notification(request)
         except TimeoutError:
             return DeviceResult(
                 token, "ios", ok=False, code="apns_timeout", detail="no answer", transient=True
