@@ -445,3 +445,46 @@ async def test_every_rollup_counts_a_resent_batch_once(
     assert f["stages"][0]["notifications"] == 6
     t = await get(ahub, f"{A}/timeline", headers, interval="day", **w)
     assert sum(t["series"]["created"]) == 6 and max(t["series"]["created"]) == 6
+
+
+async def test_postgres_late_commit_is_not_skipped(
+    pg_database: str, analytics_url: str, tmp_path
+) -> None:
+    """An outbox row whose transaction commits after a later row was claimed still gets in.
+
+    Postgres hands out ids before commit, so id order is not commit order: a
+    cursor "everything above the last id sent" would lose the late row; stamping
+    claimed rows does not.
+    """
+    import asyncpg
+
+    from tests.conftest import make_settings, start_hub, truncate_all
+
+    await truncate_all(pg_database)
+    settings = make_settings(pg_database, tmp_path, analytics_url=analytics_url)
+    async for hub in start_hub(settings):
+        slow = await asyncpg.connect(pg_database)
+        try:
+            tx = slow.transaction()
+            await tx.start()
+            await slow.execute(
+                "INSERT INTO outbox (event_id, event_time, event, category)"
+                " VALUES ($1, $2, 'created', 'late')",
+                "00000000-0000-4000-8000-000000000001",
+                now_ms(),
+            )
+            await hub.send("alice", category="early")  # a higher id, committed first
+            ingester = hub.state.analytics.ingester
+            assert await ingester.drain() == 1
+            await tx.commit()
+        finally:
+            await slow.close()
+        assert await ingester.drain() == 1
+        sink = hub.state.analytics.sink
+        rows = (
+            await sink.query(
+                "SELECT category, count() FROM events GROUP BY category ORDER BY category"
+            )
+        ).rows
+        assert rows == [("early", 1), ("late", 1)]
+        assert await hub.db.fetch_val("SELECT COUNT(*) FROM outbox") == 0
