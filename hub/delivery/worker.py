@@ -183,6 +183,11 @@ async def run_standalone(settings: Settings) -> int:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
                 handled.append(sig)
+        # live messages from workers (delivery status, digests) reach every
+        # `hub serve` process over redis://; on memory:// there is nobody to reach
+        from hub.realtime.component import start_publisher
+
+        state.fanout = await start_publisher(settings)
         senders = build_senders(state)
         state.senders = senders
         pool = WorkerPool(state, max(1, settings.delivery_workers))
@@ -199,6 +204,8 @@ async def run_standalone(settings: Settings) -> int:
                 stop.set()
                 await asyncio.gather(ingester, return_exceptions=True)
             await close_senders(senders)
+            if state.fanout is not None:
+                await state.fanout.stop()
     finally:
         await db.disconnect()
     return 0
@@ -208,11 +215,6 @@ def _start_ingester(state: Any, stop: asyncio.Event) -> asyncio.Task[Any] | None
     """The analytics ingester, when that part provides `run_ingester(state, stop)`."""
     if not state.settings.analytics_url:
         return None
-    try:
-        from analytics import ingest
-    except ImportError:  # pragma: no cover - the analytics part is optional
-        return None
-    run = getattr(ingest, "run_ingester", None)
-    if run is None:
-        return None
-    return asyncio.create_task(run(state, stop), name="ingester")
+    from analytics.ingest import run_ingester
+
+    return asyncio.create_task(run_ingester(state, stop), name="ingester")
