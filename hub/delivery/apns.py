@@ -12,7 +12,6 @@ import asyncio
 import logging
 import ssl
 import uuid
-from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from aioapns.connection import APNsTLSClientProtocol
 from aioapns.exceptions import ConnectionClosed, MaxAttemptsExceeded
 from aioapns.exceptions import ConnectionError as APNsConnectionError
 
+from hub.delivery.apns_wire import FastProtocol
 from hub.delivery.base import Delivery
 from hub.delivery.device_result import DeviceResult, snake
 from hub.settings import Settings
@@ -84,49 +84,17 @@ APPLE_SANDBOX = "https://api.development.push.apple.com"
 
 
 def _protocol_for(url: str) -> type[APNsTLSClientProtocol]:
-    """aioapns' protocol aimed at `url`, sending HPACK headers without Huffman coding.
+    """aioapns' protocol aimed at `url`, with the cheaper framing of `apns_wire`.
 
     aioapns takes host and port from its pool's ``protocol_class`` (it has no URL
-    option), so that attribute is how HUB_APNS_URL takes effect. Plain literals are
-    valid HPACK for any HTTP/2 peer; hpack's pure-Python Huffman coder was the
-    largest CPU cost of a push (about 2x throughput without it, bench/push.py).
+    option), so that attribute is how HUB_APNS_URL takes effect.
     """
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError("HUB_APNS_URL must be https://host[:port]")
 
     attrs = {"APNS_SERVER": parts.hostname, "APNS_PORT": parts.port or 443}
-    return type("APNsProtocol", (_FastProtocol,), attrs)
-
-
-class _FastProtocol(APNsTLSClientProtocol):
-    """aioapns' TLS protocol with cheaper framing (same bytes on the wire, fewer syscalls).
-
-    - HPACK literals without Huffman coding (see `_protocol_for`).
-    - Writes coalesced per event-loop turn: aioapns writes (and TLS-encrypts) once
-      per request; the sends a worker starts together now leave in one write.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        setattr(  # noqa: B010 - replacing a bound method on this connection only
-            self.conn.encoder, "encode", partial(self.conn.encoder.encode, huffman=False)
-        )
-        self._flush_scheduled = False
-
-    def flush(self) -> None:
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.loop.call_soon(self._write_out)
-
-    def _write_out(self) -> None:
-        self._flush_scheduled = False
-        if self.transport is None or self.transport.is_closing():
-            return
-        self.refresh_inactivity_timer()
-        data = self.conn.data_to_send()
-        if data:
-            self.transport.write(data)
+    return type("APNsProtocol", (FastProtocol,), attrs)
 
 
 async def _quiet(request: NotificationRequest, result: Any) -> None:

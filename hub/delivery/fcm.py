@@ -1,13 +1,18 @@
-"""Firebase Cloud Messaging HTTP v1 through pyfcm (Android and web devices).
+"""Firebase Cloud Messaging HTTP v1 (Android and web devices): pyfcm's payloads, aiohttp's wire.
 
 Settings: HUB_FCM_CREDENTIALS_PATH (service-account JSON; its ``token_uri`` is
 where OAuth2 access tokens come from), HUB_FCM_PROJECT_ID (else the JSON's),
 HUB_FCM_URL (another FCM v1-compatible base URL; the tests' local server).
 
-pyfcm is synchronous (requests), so each send runs on a small thread pool; its
-sessions and access tokens are per thread. Retries are the delivery queue's
-job, so pyfcm's own urllib3 retries are turned off and its Retry-After sleep
-is bypassed by posting through its session and reading the answer here.
+pyfcm does what it does well: the v1 message (``parse_payload``), the endpoint
+and the service-account OAuth2 access token (``request_headers``). Its sending
+is synchronous (requests: one thread per push in flight cost about 1.3 ms of CPU
+per push) and its own async path opens a new session per call, so the messages
+go out over one persistent aiohttp session per event loop, keep-alive, no
+threads. Only fetching an access token (every 30 minutes, or after a 401) is
+blocking google-auth work; it runs on a thread, once for all waiting sends.
+Retries are the delivery queue's job: nothing here retries or sleeps on
+Retry-After except the one re-send after a refused access token.
 """
 
 from __future__ import annotations
@@ -15,17 +20,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import requests
 from google.auth.exceptions import TransportError
 from google.oauth2 import service_account
 from pyfcm import FCMNotification
 from pyfcm.errors import FCMError
-from requests.adapters import HTTPAdapter
 
 from hub.delivery.base import Delivery
 from hub.delivery.device_result import DeviceResult, snake
@@ -35,8 +39,9 @@ log = logging.getLogger("hub.delivery.fcm")
 
 DEAD_CODES = frozenset({"UNREGISTERED"})
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
-THREADS = 16
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
+CONNECTIONS = 32  # keep-alive connections to FCM per process (HTTP/1.1: one request each)
+TOKEN_LIFETIME = 1800.0  # seconds an access token is used before asking again (as pyfcm)
 
 
 def error_code(body: Any) -> str | None:
@@ -93,97 +98,134 @@ def message_args(delivery: Delivery, token: str, platform: str, base_url: str) -
     return args
 
 
+def auth_failure(token: str, platform: str, exc: Exception) -> DeviceResult:
+    """The token endpoint refused or was unreachable, or the credentials file is bad."""
+    cause = exc.args[0] if isinstance(exc, FCMError) and exc.args else exc
+    transient = bool(getattr(cause, "retryable", False)) or isinstance(
+        cause, (TransportError, requests.RequestException)
+    )
+    return DeviceResult(
+        token, platform, ok=False, code="fcm_auth", detail=type(cause).__name__, transient=transient
+    )
+
+
 class FCMClient:
+    """pyfcm for payload, endpoint and access token; one aiohttp session per event loop."""
+
     def __init__(self, settings: Settings, timeout: float = 10.0) -> None:
         self.settings = settings
         self.timeout = timeout
         self._fcm: FCMNotification | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._lock = threading.Lock()
-        self._proxies: dict[str, str] = {}
+        self._proxy: str | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._refresh: asyncio.Lock | None = None
+        self._headers: dict[str, str] | None = None
+        self._headers_until = 0.0
 
     @property
     def configured(self) -> bool:
         return bool(self.settings.fcm_credentials_path)
-
-    def _get(self) -> FCMNotification:
-        with self._lock:
-            return self._build()
 
     def _build(self) -> FCMNotification:
         if self._fcm is None:
             s = self.settings
             if not Path(s.fcm_credentials_path).is_file():
                 raise FileNotFoundError("HUB_FCM_CREDENTIALS_PATH is not a readable file")
-            # loaded here, once: pyfcm's lazy loading races when threads share it
             credentials = service_account.Credentials.from_service_account_file(
                 s.fcm_credentials_path, scopes=[SCOPE]
             )
-            adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=THREADS)
-            fcm = FCMNotification(
-                credentials=credentials,
-                project_id=s.fcm_project_id or None,
-                adapter=adapter,
-            )
+            fcm = FCMNotification(credentials=credentials, project_id=s.fcm_project_id or None)
             if s.fcm_url:
                 fcm.FCM_END_POINT_BASE = s.fcm_url.rstrip("/") + "/v1/projects"
-            self._proxies = requests.utils.get_environ_proxies(fcm.FCM_END_POINT_BASE)
+            # the proxy comes from the environment once, here; aiohttp's trust_env would
+            # also read ~/.netrc, whose entry for the host would clash with the bearer token
+            proxies = requests.utils.get_environ_proxies(fcm.fcm_end_point)
+            self._proxy = proxies.get(fcm.fcm_end_point.split(":", 1)[0]) or proxies.get("all")
             self._fcm = fcm
         return self._fcm
 
-    def _post(self, fcm: FCMNotification, payload: bytes) -> requests.Response:
-        session = fcm.requests_session  # one per thread
-        if session.trust_env:
-            # Proxies come from the environment once, at start-up, instead of requests
-            # looking up env and ~/.netrc on every call (a .netrc entry for the host
-            # would even replace the bearer token with Basic auth).
-            session.trust_env = False
-            session.proxies.update(self._proxies)
-        return session.post(fcm.fcm_end_point, data=payload, timeout=self.timeout)
+    def _session_for_loop(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        if self._session is None or self._loop is not loop or self._session.closed:
+            # an aiohttp session (and the asyncio lock) belong to the loop they are made in
+            connector = aiohttp.TCPConnector(limit=CONNECTIONS, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                trust_env=False,
+                skip_auto_headers=("User-Agent",),
+            )
+            self._refresh = asyncio.Lock()
+            self._loop = loop
+        return self._session
 
-    def send_sync(self, token: str, platform: str, delivery: Delivery) -> DeviceResult:
+    async def _auth_headers(
+        self, fcm: FCMNotification, stale: dict[str, str] | None
+    ) -> dict[str, str]:
+        """pyfcm's headers (bearer access token), fetched by one send for all that wait.
+
+        `stale` is the headers a send saw refused (401): they are replaced even if young.
+        """
+        headers = self._headers
+        if headers is not None and headers is not stale and time.monotonic() < self._headers_until:
+            return headers
+        if self._refresh is None:
+            self._refresh = asyncio.Lock()
+        async with self._refresh:
+            current = self._headers
+            if current is not None and current is not stale:
+                if time.monotonic() < self._headers_until:
+                    return current  # another send fetched it while this one waited
+            # google-auth's refresh is blocking HTTP: off the event loop
+            fresh: dict[str, str] = await asyncio.to_thread(fcm.request_headers)
+            self._headers = fresh
+            self._headers_until = time.monotonic() + TOKEN_LIFETIME
+            return fresh
+
+    async def _post(
+        self, session: aiohttp.ClientSession, url: str, payload: bytes, headers: dict[str, str]
+    ) -> tuple[int, Any]:
+        async with session.post(url, data=payload, headers=headers, proxy=self._proxy) as resp:
+            raw = await resp.read()
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            return resp.status, body
+
+    async def send(self, token: str, platform: str, delivery: Delivery) -> DeviceResult:
         try:
-            fcm = self._get()
+            fcm = self._build()
+            session = self._session_for_loop()
             payload = fcm.parse_payload(
                 **message_args(delivery, token, platform, self.settings.base_url)
             )
-            response = self._post(fcm, payload)
-            if response.status_code == 401:
-                # an access token expired early: fetch a new one once
-                fcm.thread_local.token_expiry = 0
-                response = self._post(fcm, payload)
-        except requests.RequestException as exc:
-            detail = type(exc).__name__
-            return DeviceResult(
-                token, platform, ok=False, code="fcm_connection", detail=detail, transient=True
-            )
+            url = fcm.fcm_end_point
+            headers = await self._auth_headers(fcm, None)
         except (FCMError, OSError, ValueError) as exc:
-            # token endpoint refused or unreachable, bad credentials file
-            cause = exc.args[0] if exc.args else exc
-            transient = bool(getattr(cause, "retryable", False)) or isinstance(
-                cause, (TransportError, requests.RequestException)
-            )
+            return auth_failure(token, platform, exc)
+        try:
+            status, body = await self._post(session, url, payload, headers)
+            if status == 401:
+                # an access token expired early or was revoked: fetch a new one once
+                try:
+                    headers = await self._auth_headers(fcm, headers)
+                except (FCMError, OSError, ValueError) as exc:
+                    return auth_failure(token, platform, exc)
+                status, body = await self._post(session, url, payload, headers)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return DeviceResult(
                 token,
                 platform,
                 ok=False,
-                code="fcm_auth",
-                detail=type(cause).__name__,
-                transient=transient,
+                code="fcm_connection",
+                detail=type(exc).__name__,
+                transient=True,
             )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        return classify(token, platform, response.status_code, body)
-
-    async def send(self, token: str, platform: str, delivery: Delivery) -> DeviceResult:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="hub-fcm")
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, self.send_sync, token, platform, delivery)
+        return classify(token, platform, status, body)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

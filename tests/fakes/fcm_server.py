@@ -92,6 +92,7 @@ class FakeFCM:
     count: int = 0
     seen: set[tuple[str, str]] = field(default_factory=set)  # (token, notification_id)
     duplicates: int = 0
+    peers: set[Any] = field(default_factory=set)  # client (host, port) of each API connection
     _runner: web.AppRunner | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -135,7 +136,14 @@ class FakeFCM:
             {"access_token": token, "expires_in": 3600, "token_type": "Bearer"}
         )
 
+    @property
+    def connections(self) -> int:
+        """How many TCP connections the API calls came over (keep-alive reuses them)."""
+        return len(self.peers)
+
     async def _send(self, request: web.Request) -> web.Response:
+        if request.transport is not None:
+            self.peers.add(request.transport.get_extra_info("peername"))
         auth = request.headers.get("Authorization", "")
         if not auth.startswith("Bearer ") or auth[7:] not in self.issued:
             self.rejected.append("bearer")
@@ -160,7 +168,12 @@ class FakeFCM:
         self.seen.add(key)
         if self.record:
             self.received.append(
-                {"message": message, "content_type": request.headers.get("Content-Type")}
+                {
+                    "message": message,
+                    "content_type": request.headers.get("Content-Type"),
+                    "path": request.path,
+                    "authorization": auth,
+                }
             )
         if token in self.answers:
             status, code = self.answers[token]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,8 @@ async def test_android_push_gets_oauth_token_and_sends_v1_message(fcm: FCMFixtur
     assert fcm.fake.token_requests >= 1 and len(fcm.fake.issued) >= 1
     got = fcm.fake.received[0]
     assert got["content_type"] == "application/json"
+    assert got["path"] == f"/v1/projects/{PROJECT}/messages:send"
+    assert got["authorization"].startswith("Bearer ya29.")
     assert got["message"] == {
         "token": TOKEN,
         "notification": {"title": "Paid", "body": "Thanks for your payment"},
@@ -207,3 +211,54 @@ async def test_proxy_from_the_environment_is_used(fcm: FCMFixture, monkeypatch) 
         assert (await direct.send(TOKEN, "android", delivery())).ok
     finally:
         await direct.close()
+
+
+async def test_concurrent_sends_share_one_token_and_connections_without_threads(
+    fcm: FCMFixture,
+) -> None:
+    # pyfcm builds the payload and fetches the access token (once for all waiting sends);
+    # the messages go over one pooled aiohttp session, not a thread per push
+    c = client(fcm)
+    threads = threading.active_count()
+    try:
+        results = await asyncio.gather(
+            *(c.send(f"fcm:tok-{i}", "android", delivery(id=i)) for i in range(50))
+        )
+        in_flight_threads = threading.active_count()
+        more = await asyncio.gather(
+            *(c.send(f"fcm:tok-{i}", "web", delivery(id=100 + i)) for i in range(50))
+        )
+    finally:
+        await c.close()
+    assert all(r.ok for r in results + more), fcm.fake.rejected
+    assert fcm.fake.token_requests == 1 and len(fcm.fake.issued) == 1
+    assert {m["authorization"] for m in fcm.fake.received} == {
+        f"Bearer {t}" for t in fcm.fake.issued
+    }
+    assert len(fcm.fake.received) == 100
+    # the one token fetch ran on asyncio's default executor; no per-send pool remains
+    assert in_flight_threads <= threads + 1
+    assert fcm.fake.connections <= 32 < 100
+
+
+async def test_client_survives_a_new_event_loop(fcm: FCMFixture) -> None:
+    # e.g. a test or `hub worker` after `hub serve`: the session belongs to its loop
+    c = client(fcm)
+    assert (await c.send(TOKEN, "android", delivery())).ok
+    await c.close()
+
+    async def send_and_close() -> bool:
+        try:
+            return (await c.send(TOKEN, "android", delivery(id=2))).ok
+        finally:
+            await c.close()
+
+    def other_loop() -> bool:
+        return asyncio.run(send_and_close())
+
+    try:
+        assert await asyncio.to_thread(other_loop)  # a session bound to that loop
+        assert (await c.send(TOKEN, "android", delivery(id=3))).ok
+    finally:
+        await c.close()
+    assert len(fcm.fake.received) == 3
