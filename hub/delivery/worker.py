@@ -93,50 +93,84 @@ class Worker:
 
     async def run_once(self) -> int:
         """Claim, send and finish one batch; returns the number of rows handled."""
+        done = await self.claim_and_send()
+        await self.finish(done)
+        return len(done)
+
+    async def claim_and_send(self) -> list[queue.Finished]:
+        """Claim a batch and send it concurrently; the outcomes are not recorded yet."""
         s = self.settings
         db = self.state.db
         rows = await queue.claim(db, s.delivery_batch_size, now_ms(), int(s.delivery_lease * 1000))
         if not rows:
-            return 0
+            return []
         deliveries = [to_delivery(r) for r in rows]
         suppressed = await suppressions.suppressed_addresses(
             db, [d.address for d in deliveries if d.channel == "email" and d.address]
         )
         results = await asyncio.gather(*(self._send(d, suppressed) for d in deliveries))
-        done = [
+        return [
             queue.Finished(row, result, row.get("n_created_at") or row["created_at"])
             for row, result in zip(rows, results, strict=True)
         ]
+
+    async def finish(self, done: list[queue.Finished]) -> None:
+        s = self.settings
         await queue.finish(
-            db,
+            self.state.db,
             done,
             now_ms(),
             s.delivery_max_attempts,
             s.delivery_backoff_base,
             s.delivery_backoff_max,
         )
-        return len(rows)
 
     async def collect_digests(self) -> list[int]:
         return await digest.collect_due(self.state.db, now_ms())
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Loop until `stop` is set; errors are logged and retried after a pause."""
+        """Loop until `stop` is set; errors are logged and retried after a pause.
+
+        A batch's outcomes are recorded while the next batch is claimed and sent
+        (at most one finish in flight): the worker's sends do not wait for that
+        transaction. Until it commits its rows stay `sending` under their lease, so
+        no other worker takes them; if it fails they are sent again after the lease.
+        """
         poll = self.settings.delivery_poll_interval
-        while not stop.is_set():
-            try:
-                if time.monotonic() >= self._next_digest:
-                    self._next_digest = time.monotonic() + self.settings.digest_interval
-                    await self.collect_digests()
-                handled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("%s: delivery step failed; retrying", self.name)
-                handled = 0
-            if handled == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll)
+        finishing: asyncio.Task[None] | None = None
+        try:
+            while not stop.is_set():
+                try:
+                    if time.monotonic() >= self._next_digest:
+                        self._next_digest = time.monotonic() + self.settings.digest_interval
+                        await self.collect_digests()
+                    done = await self.claim_and_send()
+                    if finishing is not None:
+                        await self._settle(finishing)
+                    finishing = asyncio.create_task(self.finish(done)) if done else None
+                    handled = len(done)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("%s: delivery step failed; retrying", self.name)
+                    handled = 0
+                if handled == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), timeout=poll)
+        finally:
+            if finishing is not None:
+                await self._settle(finishing)
+
+    async def _settle(self, finishing: asyncio.Task[None]) -> None:
+        """Wait for a batch's outcomes to be recorded; a failure is logged, not raised."""
+        try:
+            await finishing
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "%s: recording a batch failed; it is sent again after its lease", self.name
+            )
 
 
 class WorkerPool:

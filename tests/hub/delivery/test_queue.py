@@ -163,3 +163,87 @@ def test_decide(result: SendResult, attempts: int, status: str, event: str) -> N
     assert (out.status, out.event) == (status, event)
     if status == "pending":
         assert out.retry and out.next_attempt_at == 2000
+
+
+async def test_finish_writes_a_mixed_batch_and_skips_rows_claimed_again(hub: Hub) -> None:
+    # Postgres finishes the batch in one UPDATE over unnested arrays; SQLite row by row
+    await seed_rows(hub, 4)
+    db = hub.db
+    t0 = now_ms()
+    rows = sorted(await queue.claim(db, 10, t0, lease_ms=1000), key=lambda r: r["id"])
+    stale = dict(rows[3], attempts=0)  # an older claim of the last row: must not win
+    results = [
+        SendResult.ok(),
+        SendResult.retry("smtp_421", "busy"),
+        SendResult.fail("smtp_550", "no such user"),
+    ]
+    done = [queue.Finished(r, res, r["created_at"]) for r, res in zip(rows, results)]
+    done.append(queue.Finished(stale, SendResult.ok(), stale["created_at"]))
+    await queue.finish(db, done, t0 + 10, 8, 1, 1, rand=lambda: 0.0)
+    got = {
+        r["id"]: r
+        for r in await db.fetch_all(
+            "SELECT id, status, error_code, last_error, next_attempt_at, sent_at,"
+            " updated_at FROM deliveries"
+        )
+    }
+    sent, retry, failed, untouched = (got[r["id"]] for r in rows)
+    assert (sent["status"], sent["sent_at"], sent["error_code"]) == ("sent", t0 + 10, None)
+    assert (retry["status"], retry["error_code"], retry["last_error"]) == (
+        "pending",
+        "smtp_421",
+        "busy",
+    )
+    assert retry["next_attempt_at"] == t0 + 10 + 500 and retry["sent_at"] is None
+    assert (failed["status"], failed["error_code"], failed["sent_at"]) == (
+        "failed",
+        "smtp_550",
+        None,
+    )
+    assert untouched["status"] == "sending" and untouched["updated_at"] == t0
+    ids = [r["notification_id"] for r in rows[:3]]
+    events = {
+        e["notification_id"]: e["event"]
+        for e in await db.fetch_all("SELECT notification_id, event FROM outbox")
+        if e["event"] != "created" and e["notification_id"] in ids
+    }
+    assert [events[i] for i in ids] == ["sent", "deferred", "failed"]
+
+
+async def test_run_records_a_batch_while_sending_the_next(hub: Hub) -> None:
+    await seed_rows(hub, 6)
+    hub.state.settings = hub.settings.with_(delivery_batch_size=2, delivery_poll_interval=0.01)
+    sender = CountingSender()
+    worker = Worker(hub.state, {"email": sender})
+    second_batch_sending = asyncio.Event()
+    waited: list[bool] = []
+    real_finish = worker.finish
+
+    async def send(delivery: Delivery) -> SendResult:
+        if sum(sender.sent.values()) >= 2:
+            second_batch_sending.set()
+        return await CountingSender.send(sender, delivery)
+
+    async def finish(done: list[queue.Finished]) -> None:
+        if not waited:  # the first batch's outcomes wait until the next batch is out
+            try:
+                await asyncio.wait_for(second_batch_sending.wait(), timeout=5)
+                waited.append(True)
+            except TimeoutError:
+                waited.append(False)
+        await real_finish(done)
+
+    sender.send = send  # type: ignore[method-assign]
+    worker.finish = finish  # type: ignore[method-assign]
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(500):
+        if await hub.db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'") == 6:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)  # returns once the last batch is recorded
+    assert waited == [True]
+    assert len(sender.sent) == 6 and set(sender.sent.values()) == {1}
+    assert await hub.db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'") == 6
+    assert await hub.db.fetch_val("SELECT COUNT(*) FROM outbox WHERE event = 'sent'") == 6
