@@ -80,6 +80,18 @@ async def remove_dead(db: Database, user_id: str, tokens: list[str]) -> None:
 async def list_for_users(db: Database, user_ids: list[str]) -> dict[str, list[Row]]:
     """Devices of many users in one query, by user id (users without devices absent)."""
     out: dict[str, list[Row]] = {}
+    if db.is_postgres:
+        # the push sender asks once per batch: one prepared statement with an array
+        # instead of compiling an IN list of a hundred parameters each time
+        async with db.raw() as conn:
+            records = await conn.fetch(
+                f"SELECT {_COLUMNS} FROM devices WHERE user_id = ANY($1::text[])"  # noqa: S608
+                " ORDER BY created_at, token",
+                user_ids,
+            )
+        for record in records:
+            out.setdefault(record["user_id"], []).append(dict(record))
+        return out
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
         params = {f"u{i}": u for i, u in enumerate(chunk)}
