@@ -125,7 +125,10 @@ class PushSender:
 
     async def send(self, delivery: Delivery) -> SendResult:
         devices = await self.devices.load(delivery.user_id)
-        results = list(await asyncio.gather(*(self._one(d, delivery) for d in devices)))
+        if len(devices) == 1:  # the common case: no task of its own for the one device
+            results = [await self._one(devices[0], delivery)]
+        else:
+            results = list(await asyncio.gather(*(self._one(d, delivery) for d in devices)))
         dead = [r.token for r in results if r.dead]
         if dead:
             await store.remove_dead(self.db, delivery.user_id, dead)
