@@ -2,7 +2,7 @@
 
 Seeds --n pending push deliveries (one per user, one device per user) in a
 fresh Postgres database, then lets a WorkerPool of 1 and 4 workers drain them
-through the real PushSender (aioapns over HTTP/2+TLS for iOS, pyfcm for
+through the real PushSender (aioapns over HTTP/2+TLS for iOS, pyfcm + aiohttp for
 Android) while the fakes run in a separate process and count what arrives.
 Checks every row ended `sent` and that the fakes saw each (token,
 notification) exactly once. Prints a table and writes bench/results/push.json.
