@@ -42,6 +42,7 @@ TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 CONNECTIONS = 32  # keep-alive connections to FCM per process (HTTP/1.1: one request each)
 TOKEN_LIFETIME = 1800.0  # seconds an access token is used before asking again (as pyfcm)
+AUTH_RETRY_AFTER = 1.0  # seconds a refused token fetch answers for all sends, not one each
 
 
 def error_code(body: Any) -> str | None:
@@ -122,6 +123,7 @@ class FCMClient:
         self._refresh: asyncio.Lock | None = None
         self._headers: dict[str, str] | None = None
         self._headers_until = 0.0
+        self._auth_failed: tuple[Exception, float] | None = None  # error, retry after
 
     @property
     def configured(self) -> bool:
@@ -177,8 +179,16 @@ class FCMClient:
             if current is not None and current is not stale:
                 if time.monotonic() < self._headers_until:
                     return current  # another send fetched it while this one waited
+            failed = self._auth_failed
+            if failed is not None and time.monotonic() < failed[1]:
+                raise failed[0]  # the sends that queued behind a refused fetch fail with it
             # google-auth's refresh is blocking HTTP: off the event loop
-            fresh: dict[str, str] = await asyncio.to_thread(fcm.request_headers)
+            try:
+                fresh: dict[str, str] = await asyncio.to_thread(fcm.request_headers)
+            except Exception as exc:
+                self._auth_failed = (exc, time.monotonic() + AUTH_RETRY_AFTER)
+                raise
+            self._auth_failed = None
             self._headers = fresh
             self._headers_until = time.monotonic() + TOKEN_LIFETIME
             return fresh

@@ -262,3 +262,19 @@ async def test_client_survives_a_new_event_loop(fcm: FCMFixture) -> None:
     finally:
         await c.close()
     assert len(fcm.fake.received) == 3
+
+
+async def test_a_refused_token_fetch_is_not_repeated_by_every_waiting_send(
+    fcm: FCMFixture, tmp_path: Path
+) -> None:
+    forged = tmp_path / "forged.json"
+    make_service_account(forged, PROJECT, token_uri=service_account(fcm)["token_uri"])
+    c = client(fcm, fcm_credentials_path=str(forged))
+    try:
+        results = await asyncio.gather(
+            *(c.send(f"fcm:tok-{i}", "android", delivery(id=i)) for i in range(20))
+        )
+    finally:
+        await c.close()
+    assert {(r.code, r.transient) for r in results} == {("fcm_auth", False)}
+    assert fcm.fake.token_requests == 1 and fcm.fake.received == []
