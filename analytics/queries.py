@@ -10,6 +10,11 @@ notifications are exact whichever part a row came from. A key that needs finer
 time than a rollup holds (hour buckets, hour of week) skips the daily level;
 minute timelines and ``source="raw"`` read raw events only.
 
+A raw-only plan aggregates directly (``count()``, ``quantilesTDigest…``) instead of
+building states and merging them in an outer query: the same numbers, a few ms
+less per query. ``build(..., sets=...)`` answers several GROUP BYs in one scan
+(GROUPING SETS); the dashboards use it (``analytics/overview.py``).
+
 ``build`` and the ``shape_*`` functions are pure; the async functions run them on a Sink.
 """
 
@@ -176,6 +181,38 @@ MEASURES: dict[str, tuple[str, str, str]] = {
 }
 
 
+# measure name -> the plain aggregate over raw events (raw-only plans: no state round trip);
+# each gives the same value as its state merged by MEASURES[name][2]
+DIRECT: dict[str, str] = {
+    "events": "count()",
+    "notifications": "groupBitmap(notification_id)",
+    "users": "uniq(user_id)",
+    "latency_sum": "sum(ifNull(latency_ms, 0))",
+    "latency_count": "countIf(latency_ms IS NOT NULL)",
+    "latency": f"quantilesTDigestIf({_Q})(assumeNotNull(latency_ms), latency_ms IS NOT NULL)",
+}
+# Latency of delivered events only, for a query that groups every event type:
+# the t-digest work is skipped for the other types, whose latency nobody reads.
+_DELIVERED = "event = 'delivered'"
+MEASURES["latency_delivered"] = (
+    f"quantilesTDigestStateIf({_Q})(assumeNotNull(latency_ms),"
+    f" latency_ms IS NOT NULL AND {_DELIVERED})",
+    f"quantilesTDigestMergeStateIf({_Q})(latency, {_DELIVERED})",
+    f"quantilesTDigestMerge({_Q})(latency_delivered)",
+)
+DIRECT["latency_delivered"] = (
+    f"quantilesTDigestIf({_Q})(assumeNotNull(latency_ms), latency_ms IS NOT NULL AND {_DELIVERED})"
+)
+# Distinct notifications of the funnel's events only (same reason).
+_IN_FUNNEL = "event IN ('" + "', '".join(FUNNEL) + "')"
+MEASURES["funnel_notifications"] = (
+    f"groupBitmapStateIf(notification_id, {_IN_FUNNEL})",
+    f"groupBitmapMergeStateIf(notifications, {_IN_FUNNEL})",
+    "groupBitmapMerge(funnel_notifications)",
+)
+DIRECT["funnel_notifications"] = f"groupBitmapIf(notification_id, {_IN_FUNNEL})"
+
+
 def _filters_sql(f: Filters, params: dict[str, Any]) -> list[str]:
     conds: list[str] = []
     if f.category:
@@ -190,8 +227,31 @@ def _filters_sql(f: Filters, params: dict[str, Any]) -> list[str]:
     return conds
 
 
-def build(keys: Sequence[Key], measures: Sequence[str], f: Filters, source: str) -> Plan:
-    """Pure: one aggregate query over [start, end): raw, or rollups + raw edges."""
+def _group_by(names: list[str], sets: Sequence[Sequence[str]] | None) -> str:
+    if sets is not None:
+        return " GROUP BY GROUPING SETS (" + ", ".join(f"({', '.join(g)})" for g in sets) + ")"
+    return f" GROUP BY {', '.join(names)}" if names else ""
+
+
+def set_mask(names: Sequence[str], group: Sequence[str]) -> int:
+    """Pure: what ``grouping(names…)`` answers for rows of the grouping set `group`
+    (SQL-standard bits, first name highest: 1 = not in the set)."""
+    n = len(names)
+    return sum(1 << (n - 1 - i) for i, name in enumerate(names) if name not in group)
+
+
+def build(
+    keys: Sequence[Key],
+    measures: Sequence[str],
+    f: Filters,
+    source: str,
+    sets: Sequence[Sequence[str]] | None = None,
+) -> Plan:
+    """Pure: one aggregate query over [start, end): raw, or rollups + raw edges.
+
+    With `sets` (groups of key names) the outer GROUP BY is GROUPING SETS and each
+    row carries ``set_mask`` (see `set_mask`) telling which set it belongs to.
+    """
     source = choose_source(f, source)
     finest = min((k.finest_ms for k in keys), default=DAY_MS)
     ranges: list[Range]
@@ -203,14 +263,25 @@ def build(keys: Sequence[Key], measures: Sequence[str], f: Filters, source: str)
     common = _filters_sql(f, params)
     names = [k.name for k in keys]
     group = f" GROUP BY {', '.join(names)}" if names else ""
+    mask = [f"grouping({', '.join(names)}) AS set_mask"] if sets is not None else []
+    order = f" ORDER BY {', '.join(names)}" if names else ""
+    if len(ranges) == 1 and ranges[0][0] is None:
+        # one raw part: aggregate directly, no states to build and merge again
+        params["p0a"], params["p0b"] = f.start_ms, f.end_ms
+        cols = [f"{k.raw} AS {k.name}" for k in keys] + mask
+        cols += [f"{DIRECT[m]} AS {m}" for m in measures]
+        sql = (
+            f"SELECT {', '.join(cols)} FROM events WHERE "
+            + " AND ".join([*_raw_window(0), *common])
+            + _group_by(names, sets)
+            + order
+        )
+        return Plan(sql, params, source)
     parts: list[str] = []
     for i, (table, a, b) in enumerate(ranges):
         if table is None:
             params[f"p{i}a"], params[f"p{i}b"] = a, b
-            where = [
-                f"event_time >= fromUnixTimestamp64Milli({{p{i}a:Int64}}, 'UTC')",
-                f"event_time < fromUnixTimestamp64Milli({{p{i}b:Int64}}, 'UTC')",
-            ]
+            where = _raw_window(i)
             cols = [f"{k.raw} AS {k.name}" for k in keys]
             cols += [f"{MEASURES[m][0]} AS {m}" for m in measures]
             table = "events"
@@ -225,11 +296,17 @@ def build(keys: Sequence[Key], measures: Sequence[str], f: Filters, source: str)
             cols += [f"{MEASURES[m][1]} AS {m}" for m in measures]
         where += common
         parts.append(f"SELECT {', '.join(cols)} FROM {table} WHERE {' AND '.join(where)}{group}")
-    outer = names + [f"{MEASURES[m][2]} AS {m}" for m in measures]
+    outer = names + mask + [f"{MEASURES[m][2]} AS {m}" for m in measures]
     inner = "\nUNION ALL\n".join(parts)
-    order = f" ORDER BY {', '.join(names)}" if names else ""
-    sql = f"SELECT {', '.join(outer)} FROM (\n{inner}\n){group}{order}"
+    sql = f"SELECT {', '.join(outer)} FROM (\n{inner}\n){_group_by(names, sets)}{order}"
     return Plan(sql, params, source)
+
+
+def _raw_window(i: int) -> list[str]:
+    return [
+        f"event_time >= fromUnixTimestamp64Milli({{p{i}a:Int64}}, 'UTC')",
+        f"event_time < fromUnixTimestamp64Milli({{p{i}b:Int64}}, 'UTC')",
+    ]
 
 
 async def run(sink: Sink, plan: Plan) -> list[dict[str, Any]]:

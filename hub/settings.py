@@ -114,6 +114,9 @@ class Settings:
     ingest_batch_size: int = 10_000
     ingest_interval: float = 1.0
     analytics_ttl_days: int = 400
+    # Seconds a dashboards answer may be reused while nothing new was ingested
+    # (dashboards/cache.py); 0 turns the cache off.
+    dashboards_cache_ttl: float = 60.0
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -99,7 +99,7 @@ async def test_a_failing_store_is_a_503_not_a_500(analytics_hub: Hub, monkeypatc
     async def broken(*args, **kwargs):
         raise SinkError("connection refused")
 
-    monkeypatch.setattr(queries, "heatmap", broken)
+    monkeypatch.setattr(queries, "run", broken)
     r = await analytics_hub.client.get(
         "/api/dashboards/data", headers=await analytics_hub.key("analytics")
     )
