@@ -13,8 +13,11 @@ the largest CPU costs of an APNs push (bench/push.py). Here:
   provider token is sent *never indexed*, as h2 does for ``authorization``.
 - h2's outbound header normalisation and validation are off: aioapns builds
   every header block itself, lower-case names, pseudo-headers first.
-- writes are coalesced per event-loop turn: the pushes a worker starts together
-  leave in one TLS write.
+- writes are coalesced: the pushes a worker starts together leave in TLS writes of
+  WRITE_CHUNK requests (the rest at the end of the event-loop turn), not one write
+  each. Not all in one write: APNs starts on the first chunk while the hub frames
+  the next, instead of the two taking turns (one worker: about 1,450 → 1,950
+  push/s against the local fake, bench/push.py).
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ for _i, (_name, _value) in enumerate(HeaderTable.STATIC_TABLE, 1):
 VARYING = frozenset({b":path", b"apns-id", b"apns-expiration", b"apns-collapse-id"})
 SENSITIVE = frozenset({b"authorization"})
 CACHE_LIMIT = 512
+WRITE_CHUNK = 8  # requests per TLS write (see the module docstring)
 
 
 def _integer(value: int, prefix_bits: int, flags: int) -> bytes:
@@ -110,14 +114,23 @@ class FastProtocol(APNsTLSClientProtocol):
             self.conn.encoder, "encode", LiteralEncoder(self.conn.encoder).encode
         )
         self._flush_scheduled = False
+        self._unwritten = 0
 
     def flush(self) -> None:
-        if not self._flush_scheduled:
+        # aioapns calls this after each request (and after reading answers)
+        self._unwritten += 1
+        if self._unwritten >= WRITE_CHUNK:
+            self._write_out()
+        elif not self._flush_scheduled:
             self._flush_scheduled = True
-            self.loop.call_soon(self._write_out)
+            self.loop.call_soon(self._scheduled_write)
+
+    def _scheduled_write(self) -> None:
+        self._flush_scheduled = False
+        self._write_out()
 
     def _write_out(self) -> None:
-        self._flush_scheduled = False
+        self._unwritten = 0
         if self.transport is None or self.transport.is_closing():
             return
         self.refresh_inactivity_timer()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from hpack import Decoder, Encoder
 
+from hub.delivery import apns_wire
 from hub.delivery.apns_wire import LiteralEncoder, encode_field
 
 
@@ -56,3 +59,37 @@ def test_a_table_size_change_from_the_peer_is_announced_first() -> None:
     decoder.max_allowed_table_size = 0
     assert decoder.decode(block) == headers
     assert decoder.decode(literal.encode(headers)) == headers  # then literals again
+
+
+class RecordingTransport:
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        return None
+
+
+async def test_requests_leave_in_chunks_so_the_server_starts_on_the_first_ones() -> None:
+
+    protocol = apns_wire.FastProtocol("com.example.app", loop=asyncio.get_running_loop())
+    transport = RecordingTransport()
+    protocol.connection_made(transport)  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # the connection preface goes out on the next loop turn
+    assert len(transport.writes) == 1
+    n = apns_wire.WRITE_CHUNK * 2 + 3
+    for i in range(n):  # what aioapns does for each request started in one loop turn
+        stream = 2 * i + 1
+        protocol.conn.send_headers(stream, push_headers(f"{i:064x}", f"id-{i}"))
+        protocol.conn.send_data(stream, b"{}", end_stream=True)
+        protocol.flush()
+    assert len(transport.writes) == 3  # two full chunks written at once
+    await asyncio.sleep(0)
+    assert len(transport.writes) == 4  # the rest at the end of the loop turn
+    assert b"".join(transport.writes[1:]).count(b"/3/device/") == n  # literal paths
+    protocol.inactivity_timer.cancel()
