@@ -90,10 +90,44 @@ async def revoke_api_key(db: Database, key_id: str) -> bool:
     await db.execute(
         "UPDATE api_keys SET revoked_at = :now WHERE id = :id", {"id": key_id, "now": now_ms()}
     )
+    # this process stops trusting the key at once; others within KEY_CACHE_S
+    cache = _key_cache(db)
+    for digest in [d for d, (p, _) in cache.items() if p.key_id == key_id]:
+        del cache[digest]
     return bool(n)
 
 
-async def check_api_key(db: Database, key: str) -> Principal:
+KEY_CACHE_S = 5.0  # default of HUB_API_KEY_CACHE_S
+KEY_CACHE_MAX = 10_000  # distinct keys remembered; beyond this the cache starts over
+
+
+def _key_cache(db: Database) -> dict[str, tuple[Principal, float]]:
+    """Verified keys of this database: SHA-256 of the key -> (principal, expiry).
+
+    A producer sending thousands of notifications a second would otherwise pay
+    a query (a pool checkout and two round trips) per request for the same key.
+    Only successful checks are kept, and by hash, so the secret is never held.
+    """
+    cache: dict[str, tuple[Principal, float]] = db.memo.setdefault("api_keys", {})
+    return cache
+
+
+async def check_api_key(db: Database, key: str, cache_s: float = KEY_CACHE_S) -> Principal:
+    """The principal of a valid, unrevoked key; trusted for `cache_s` seconds after a check."""
+    digest = _hash_key(key)
+    cache = _key_cache(db)
+    hit = cache.get(digest)
+    if hit is not None and time.monotonic() < hit[1]:
+        return hit[0]
+    principal = await _check_api_key(db, key, digest)
+    if cache_s > 0:
+        if len(cache) >= KEY_CACHE_MAX:
+            cache.clear()
+        cache[digest] = (principal, time.monotonic() + cache_s)
+    return principal
+
+
+async def _check_api_key(db: Database, key: str, digest: str) -> Principal:
     parts = key.split("_")
     # hub_k_<hex>_<secret>: the secret itself may contain "_"
     if len(parts) < 4 or parts[0] != "hub" or parts[1] != "k":
@@ -105,7 +139,7 @@ async def check_api_key(db: Database, key: str) -> Principal:
     )
     if row is None or row["revoked_at"] is not None:
         raise Unauthorized("invalid API key", code="invalid_key")
-    if not hmac.compare_digest(row["key_hash"], _hash_key(key)):
+    if not hmac.compare_digest(row["key_hash"], digest):
         raise Unauthorized("invalid API key", code="invalid_key")
     now = now_ms()
     # record use at most once a minute so hot keys do not write on every call
@@ -221,7 +255,7 @@ async def authenticate(conn: HTTPConnection) -> Principal:
     principal: Principal | None = None
     if token:
         if token.startswith("hub_"):
-            principal = await check_api_key(state.db, token)
+            principal = await check_api_key(state.db, token, settings.api_key_cache_s)
         else:
             principal = Principal(kind="user", user_id=check_user_token(settings.secret_key, token))
     else:

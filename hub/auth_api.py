@@ -82,7 +82,7 @@ async def create_session(request: Request) -> Response:
             kind="user", user_id=check_user_token(state.settings.secret_key, data["token"])
         )
     elif isinstance(data.get("api_key"), str):
-        principal = await check_api_key(state.db, data["api_key"])
+        principal = await check_api_key(state.db, data["api_key"], state.settings.api_key_cache_s)
     else:
         raise Invalid.field("token", "give a user token as token, or an API key as api_key")
     response = JSONResponse({})

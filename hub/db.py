@@ -8,6 +8,7 @@ identical on both backends; the API renders them as ISO 8601.
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
@@ -35,6 +36,13 @@ def now_ms() -> int:
 def ms_to_iso(ms: int | None) -> str | None:
     if ms is None:
         return None
+    return _iso(ms)
+
+
+@functools.lru_cache(maxsize=4096)
+def _iso(ms: int) -> str:
+    # cached: a notification's created_at is rendered for the API answer and again
+    # for its live message, and a batch of sends shares one timestamp
     return (
         datetime.fromtimestamp(ms / 1000, tz=UTC)
         .isoformat(timespec="milliseconds")
@@ -54,11 +62,23 @@ def iso_to_ms(value: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
+async def _keep_session(conn: Any) -> None:
+    """Pool release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN,
+    RESET ALL): a round trip on every release, i.e. on every query outside a
+    transaction. The hub changes no session state on pooled connections (the
+    migration lock is released explicitly); an open transaction is still rolled
+    back by asyncpg before this is called."""
+
+
 class Database:
     """A thin layer over `databases.Database` that returns plain dicts."""
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # Short-lived caches that belong to this database (verified API keys,
+        # admin preference defaults): cleared where this process changes the
+        # rows, and expired by time for changes made by other processes.
+        self.memo: dict[str, Any] = {}
         if url.startswith("sqlite"):
             self.dialect = "sqlite"
             path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
@@ -69,7 +89,7 @@ class Database:
         elif url.startswith(("postgresql", "postgres")):
             self.dialect = "postgresql"
             url = "postgresql://" + url.split("://", 1)[1]
-            self._db = databases.Database(url, min_size=1, max_size=20)
+            self._db = databases.Database(url, min_size=1, max_size=20, reset=_keep_session)
         else:
             raise ValueError(f"unsupported database URL scheme: {obscure_url(url)}")
 

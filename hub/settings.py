@@ -74,6 +74,14 @@ class Settings:
     migrate_on_start: bool = True
     log_level: str = "info"
 
+    # Producer API
+    # Concurrent POST /api/notifications without an idempotency key are written in
+    # one transaction, up to this many per transaction (group commit); 0 = one each.
+    send_batch_max: int = 200
+    # Seconds a verified API key is trusted without a query; a revocation made by
+    # another process takes up to this long to apply here (0 = query every request).
+    api_key_cache_s: float = 5.0
+
     # Real-time
     ws_ping_interval: float = 25.0
     ws_queue_size: int = 1000

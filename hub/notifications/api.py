@@ -34,7 +34,7 @@ async def create_notifications(request: Request) -> JSONResponse:
     header_key = request.headers.get("idempotency-key")
     if header_key and not payload.idempotency_key:
         payload.idempotency_key = header_key[:200]
-    rows, replayed = await service.send(request.app.state, payload, principal.key_id)
+    rows, replayed = await service.send(request.app.state, payload, principal.key_id, batch=True)
     body: dict = {"count": len(rows), "ids": [r["id"] for r in rows], "replayed": replayed}
     if len(rows) <= FULL_LIST_MAX:
         body["notifications"] = [to_json(r) for r in rows]

@@ -9,52 +9,115 @@ from analytics import events
 from hub.db import now_ms
 from hub.delivery import planner
 from hub.notifications import store
+from hub.notifications.batcher import SendBatcher
 from hub.notifications.models import NotificationIn, to_json
 from hub.realtime.publish import LiveMessage, publish
 
 IDEMPOTENCY_SCOPE = "notifications"
 
 
+# Sends to more recipients than this are written alone: they are already a batch.
+BATCH_MAX_RECIPIENTS = 100
+
+
 async def send(
-    state: Any, payload: NotificationIn, api_key_id: str | None
+    state: Any, payload: NotificationIn, api_key_id: str | None, *, batch: bool = False
 ) -> tuple[list[dict[str, Any]], bool]:
     """Create the notification for each recipient; returns (rows, replayed).
 
     With an idempotency key already used by this API key in the last 24 h,
-    returns the original rows and creates nothing.
+    returns the original rows and creates nothing. With `batch` (the producer
+    API), a send without an idempotency key may share its transaction with
+    concurrent sends (hub/notifications/batcher.py); it is still all or nothing.
     """
     users = payload.recipients()
-    db = state.db
-    key = payload.idempotency_key
-    async with db.transaction():
-        if key and api_key_id:
-            prior = await store.claim_idempotency_key(db, api_key_id, IDEMPOTENCY_SCOPE, key)
-            if prior is not None:
-                return await store.get_many(db, prior["ids"]), True
-        rows = await store.insert_notifications(
-            db,
-            users,
-            category=payload.category,
-            title=payload.title,
-            body=payload.body,
-            link=payload.link,
-            data=payload.data,
-            priority=payload.priority,
-            api_key_id=api_key_id,
-        )
-        await planner.enqueue(state, rows, {"email": payload.email})
-        if key and api_key_id:
-            await store.store_idempotency_result(
-                db, api_key_id, IDEMPOTENCY_SCOPE, key, {"ids": [r["id"] for r in rows]}
-            )
-    await publish(
-        state,
-        [
-            (r["user_id"], {"type": "notification.created", "notification": n})
-            for r, n in zip(rows, _shared_json(rows), strict=True)
-        ],
+    draft = store.Draft(
+        user_ids=users,
+        category=payload.category,
+        title=payload.title,
+        body=payload.body,
+        link=payload.link,
+        data=payload.data,
+        priority=payload.priority,
+        api_key_id=api_key_id,
     )
+    extra = {"email": payload.email}
+    key = payload.idempotency_key
+    if key and api_key_id:
+        return await _send_idempotent(state, draft, extra, key)
+    batcher = _batcher(state) if batch else None
+    if batcher is not None and len(users) <= BATCH_MAX_RECIPIENTS:
+        return await batcher.submit(draft, extra), False
+    return await write_one(state, draft, extra), False
+
+
+def _batcher(state: Any) -> SendBatcher | None:
+    """This process's batcher (made on first use, in the serving loop); None when off."""
+    found: SendBatcher | None = getattr(state, "send_batcher", None)
+    if found is None:
+        max_batch = state.settings.send_batch_max
+        if max_batch <= 0:
+            return None
+        found = SendBatcher(
+            state,
+            lambda draft, extra: write_one(state, draft, extra),
+            created_messages,
+            max_batch=max_batch,
+        )
+        state.send_batcher = found
+    return found
+
+
+async def _insert(state: Any, draft: store.Draft, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = await store.insert_notifications(
+        state.db,
+        draft.user_ids,
+        category=draft.category,
+        title=draft.title,
+        body=draft.body,
+        link=draft.link,
+        data=draft.data,
+        priority=draft.priority,
+        api_key_id=draft.api_key_id,
+    )
+    await planner.enqueue(state, rows, extra)
+    return rows
+
+
+async def write_one(state: Any, draft: store.Draft, extra: dict[str, Any]) -> list[dict[str, Any]]:
+    """One send in its own transaction, published after commit."""
+    async with state.db.transaction():
+        rows = await _insert(state, draft, extra)
+    await publish(state, created_messages(rows))
+    return rows
+
+
+async def _send_idempotent(
+    state: Any, draft: store.Draft, extra: dict[str, Any], key: str
+) -> tuple[list[dict[str, Any]], bool]:
+    # Alone in its transaction: the reserving INSERT is what makes a concurrent
+    # retry wait for this one's outcome (see store.claim_idempotency_key).
+    db = state.db
+    api_key_id = draft.api_key_id
+    assert api_key_id is not None
+    async with db.transaction():
+        prior = await store.claim_idempotency_key(db, api_key_id, IDEMPOTENCY_SCOPE, key)
+        if prior is not None:
+            return await store.get_many(db, prior["ids"]), True
+        rows = await _insert(state, draft, extra)
+        await store.store_idempotency_result(
+            db, api_key_id, IDEMPOTENCY_SCOPE, key, {"ids": [r["id"] for r in rows]}
+        )
+    await publish(state, created_messages(rows))
     return rows, False
+
+
+def created_messages(rows: list[dict[str, Any]]) -> list[LiveMessage]:
+    """The ``notification.created`` live messages of one send's rows."""
+    return [
+        (r["user_id"], {"type": "notification.created", "notification": n})
+        for r, n in zip(rows, _shared_json(rows), strict=True)
+    ]
 
 
 def _shared_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

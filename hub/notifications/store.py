@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from hub.db import Database, now_ms
@@ -155,6 +156,126 @@ async def insert_notifications(
         for nid, uid in ids
     ]
     return rows
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One send's values (as insert_notifications takes them), for insert_batch."""
+
+    user_ids: list[str]
+    category: str
+    title: str
+    body: str
+    link: str | None
+    data: dict[str, Any] | None
+    priority: str
+    api_key_id: str | None
+
+
+# A batch insert returns ids in insertion order; these many rows go per statement.
+BATCH_CHUNK = 2000
+
+
+async def insert_batch(db: Database, drafts: list[Draft]) -> list[list[dict[str, Any]]]:
+    """insert_notifications for several sends in one statement (inside a transaction):
+    each draft keeps its own values; returns each draft's rows, in draft order.
+
+    Ids come back in insertion order (the statement inserts in the order given),
+    which is what maps them to drafts; a mismatch raises rather than hand a
+    caller another caller's rows (the transaction then rolls back).
+    """
+    now = now_ms()
+    datas = [json.dumps(d.data) if d.data is not None else None for d in drafts]
+    flat = [(n, u) for n, d in enumerate(drafts) for u in d.user_ids]
+    ids: list[tuple[int, str]] = []
+    for start in range(0, len(flat), BATCH_CHUNK):
+        chunk = flat[start : start + BATCH_CHUNK]
+        columns: list[list[Any]] = [
+            [u for _, u in chunk],
+            [drafts[n].category for n, _ in chunk],
+            [drafts[n].title for n, _ in chunk],
+            [drafts[n].body for n, _ in chunk],
+            [drafts[n].link for n, _ in chunk],
+            [datas[n] for n, _ in chunk],
+            [drafts[n].priority for n, _ in chunk],
+            [drafts[n].api_key_id for n, _ in chunk],
+        ]
+        if db.is_postgres:
+            ids += await _insert_batch_pg(db, columns, now)
+        else:
+            ids += await _insert_batch_sqlite(db, columns, now)
+    if [u for _, u in ids] != [u for _, u in flat]:
+        raise RuntimeError("batch insert returned rows out of order")
+    out: list[list[dict[str, Any]]] = [[] for _ in drafts]
+    for (n, _), (nid, uid) in zip(flat, ids, strict=True):
+        d = drafts[n]
+        out[n].append(
+            {
+                "id": nid,
+                "user_id": uid,
+                "category": d.category,
+                "title": d.title,
+                "body": d.body,
+                "link": d.link,
+                "data": datas[n],
+                "priority": d.priority,
+                "is_read": False,
+                "read_at": None,
+                "archived": False,
+                "archived_at": None,
+                "clicked_at": None,
+                "created_at": now,
+                "api_key_id": d.api_key_id,
+            }
+        )
+    return out
+
+
+async def _insert_batch_pg(
+    db: Database, columns: list[list[Any]], now: int
+) -> list[tuple[int, str]]:
+    # one round trip for the rows and their outbox events, whatever the batch size
+    records = await db.raw_connection().fetch(
+        "WITH src AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],"
+        " $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY"
+        " AS t(user_id, category, title, body, link, data, priority, api_key_id, n)),"
+        " ins AS (INSERT INTO notifications (user_id, category, title, body, link, data,"
+        " priority, created_at, api_key_id)"
+        " SELECT user_id, category, title, body, link, data, priority, $9, api_key_id"
+        " FROM src ORDER BY n RETURNING id, user_id, category, priority, api_key_id),"
+        " ev AS (INSERT INTO outbox (event_id, event_time, event, notification_id, user_id,"
+        " category, channel, priority, api_key_id)"
+        " SELECT gen_random_uuid()::text, $9, 'created', id, user_id, category, 'in_app',"
+        " priority, api_key_id FROM ins)"
+        " SELECT id, user_id FROM ins ORDER BY id",
+        *columns,
+        now,
+    )
+    return [(r["id"], r["user_id"]) for r in records]
+
+
+async def _insert_batch_sqlite(
+    db: Database, columns: list[list[Any]], now: int
+) -> list[tuple[int, str]]:
+    raw = db.raw_connection()
+    rows = [list(r) for r in zip(*columns, strict=True)]
+    cursor = await raw.execute(
+        "INSERT INTO notifications (user_id, category, title, body, link, data, priority,"
+        " created_at, api_key_id) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3,"
+        " value ->> 4, value ->> 5, value ->> 6, ?, value ->> 7 FROM json_each(?)"
+        " ORDER BY key RETURNING id, user_id, category, priority, api_key_id",
+        (now, json.dumps(rows)),
+    )
+    inserted = sorted(await cursor.fetchall())
+    await raw.executemany(
+        "INSERT INTO outbox (event_id, event_time, event, notification_id, user_id, category,"
+        " channel, priority, api_key_id) VALUES (?, ?, 'created', ?, ?, ?, 'in_app', ?, ?)",
+        [
+            (str(uuid.uuid4()), now, nid, uid, cat, prio, key)
+            for nid, uid, cat, prio, key in inserted
+        ],
+    )
+    return [(r[0], r[1]) for r in inserted]
 
 
 async def get_many(db: Database, ids: list[int]) -> list[dict[str, Any]]:

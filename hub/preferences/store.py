@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from hub.db import Database, now_ms
@@ -44,11 +45,13 @@ async def user_rows(db: Database, user_id: str) -> dict[str, dict[str, Any]]:
 
 
 async def many_users(
-    db: Database, user_ids: list[str], category: str
+    db: Database, user_ids: list[str], category: str | list[str]
 ) -> dict[str, dict[str, Preference]]:
-    """For each user with rows: their preferences for `category` and '*'."""
+    """For each user with rows: their preferences for `category` (or each of a list)
+    and '*'."""
     if not user_ids:
         return {}
+    categories = sorted({*([category] if isinstance(category, str) else category), "*"})
     cols = f"user_id, {PREF_COLUMNS}"
     if db.is_postgres:
         raw = db.raw_connection()
@@ -56,21 +59,23 @@ async def many_users(
             dict(r)
             for r in await raw.fetch(
                 f"SELECT {cols} FROM notification_preferences"
-                " WHERE user_id = ANY($1::text[]) AND category IN ($2, '*')",
+                " WHERE user_id = ANY($1::text[]) AND category = ANY($2::text[])",
                 user_ids,
-                category,
+                categories,
             )
         ]
     else:
         rows = []
+        cat_params = {f"c{n}": v for n, v in enumerate(categories)}
+        cat_marks = ", ".join(f":c{n}" for n in range(len(categories)))
         for start in range(0, len(user_ids), 500):
             chunk = user_ids[start : start + 500]
             params: dict[str, Any] = {f"u{n}": v for n, v in enumerate(chunk)}
-            params["c"] = category
+            params.update(cat_params)
             marks = ", ".join(f":u{n}" for n in range(len(chunk)))
             rows += await db.fetch_all(
                 f"SELECT {cols} FROM notification_preferences"
-                f" WHERE user_id IN ({marks}) AND category IN (:c, '*')",
+                f" WHERE user_id IN ({marks}) AND category IN ({cat_marks})",
                 params,
             )
     out: dict[str, dict[str, Preference]] = {}
@@ -114,6 +119,22 @@ async def defaults(db: Database) -> dict[str, Preference]:
     return {c: to_preference(r) for c, r in (await default_rows(db)).items()}
 
 
+DEFAULTS_CACHE_S = 5.0
+
+
+async def cached_defaults(db: Database, max_age: float = DEFAULTS_CACHE_S) -> dict[str, Preference]:
+    """`defaults()` for the send path: every send needs them and they rarely change, so
+    they are read at most every `max_age` seconds. A change saved by this process
+    applies at once (save_default clears this); one saved by another process within
+    `max_age`."""
+    hit = db.memo.get("preference_defaults")
+    if hit is not None and time.monotonic() < hit[1]:
+        return dict(hit[0])
+    value = await defaults(db)
+    db.memo["preference_defaults"] = (value, time.monotonic() + max_age)
+    return dict(value)
+
+
 async def save_default(db: Database, category: str, pref: Preference) -> None:
     now = now_ms()
     await db.execute(
@@ -127,6 +148,7 @@ async def save_default(db: Database, category: str, pref: Preference) -> None:
         " critical = excluded.critical, updated_at = excluded.updated_at",
         {"c": category, "now": now, "critical": bool(pref.critical), **_values(pref)},
     )
+    db.memo.pop("preference_defaults", None)
 
 
 async def known_categories(db: Database, user_id: str) -> set[str]:

@@ -57,7 +57,7 @@ async def authenticate_ws(conn: HTTPConnection) -> WsAuth:
     try:
         if token:
             if token.startswith("hub_"):
-                principal = await check_api_key(state.db, token)
+                principal = await check_api_key(state.db, token, settings.api_key_cache_s)
             else:
                 principal = Principal(
                     kind="user", user_id=check_user_token(settings.secret_key, token)

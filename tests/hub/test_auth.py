@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from pathlib import Path
+from typing import Any
 
 import jwt
 import pytest
@@ -10,7 +13,7 @@ import pytest
 from hub.auth import check_user_token, make_user_token, parse_scopes, revoke_api_key
 from hub.auth_api import local_path
 from hub.errors import Invalid, Unauthorized
-from tests.conftest import SECRET, Hub
+from tests.conftest import SECRET, Hub, make_settings, start_hub
 
 USER_POST = "/api/notifications/read-all"  # any unsafe end-user endpoint
 
@@ -90,6 +93,46 @@ async def test_api_keys_hashed_revocable(hub: Hub) -> None:
     r = await hub.client.post("/api/notifications", json=body, headers=headers)
     assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_key"
     assert await revoke_api_key(hub.db, rows[0]["id"]) is False
+
+
+async def test_api_key_cache_and_revocation_elsewhere(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verified key is trusted for HUB_API_KEY_CACHE_S without a query; a revocation
+    written by another process (here: straight into the table) applies after that."""
+    async for hub in start_hub(make_settings(db_url, tmp_path, api_key_cache_s=0.3)):
+        headers = await hub.key("notify")
+        body = {"user_id": "a", "category": "c", "title": "t"}
+        post = hub.client.post
+        assert (await post("/api/notifications", json=body, headers=headers)).status_code == 201
+        queries: list[str] = []
+        fetch_one = hub.db.fetch_one
+
+        async def counting(sql: str, values: Any = None) -> Any:
+            queries.append(sql)
+            return await fetch_one(sql, values)
+
+        # a wrong secret for the same key id is never served from the cache
+        key = headers["Authorization"].split()[1]
+        forged = {"Authorization": f"Bearer {key[:-4]}AAAA"}
+        assert (await post("/api/notifications", json=body, headers=forged)).status_code == 401
+        monkeypatch.setattr(hub.db, "fetch_one", counting)
+        await hub.db.execute("UPDATE api_keys SET revoked_at = 1")
+        assert (await post("/api/notifications", json=body, headers=headers)).status_code == 201
+        assert not any("api_keys" in q for q in queries)
+        await asyncio.sleep(0.35)
+        r = await post("/api/notifications", json=body, headers=headers)
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_key"
+
+
+async def test_api_key_cache_off(db_url: str, tmp_path: Path) -> None:
+    async for hub in start_hub(make_settings(db_url, tmp_path, api_key_cache_s=0)):
+        headers = await hub.key("notify")
+        body = {"user_id": "a", "category": "c", "title": "t"}
+        post = hub.client.post
+        assert (await post("/api/notifications", json=body, headers=headers)).status_code == 201
+        await hub.db.execute("UPDATE api_keys SET revoked_at = 1")
+        assert (await post("/api/notifications", json=body, headers=headers)).status_code == 401
 
 
 async def test_session_from_token_and_csrf(hub: Hub) -> None:
