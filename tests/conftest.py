@@ -238,7 +238,10 @@ def chdb_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(params=["chdb", "clickhouse"] if CLICKHOUSE_URL else ["chdb"])
 async def analytics_url(request: pytest.FixtureRequest, chdb_dir: Path) -> AsyncIterator[str]:
-    """A fresh, empty analytics database: chDB always, a server when HUB_TEST_CLICKHOUSE_URL is set."""
+    """A fresh, empty analytics database.
+
+    chDB always; a ClickHouse server too when HUB_TEST_CLICKHOUSE_URL is set.
+    """
     from analytics.testing import drop_database, test_database_url
 
     base = f"chdb://{chdb_dir}" if request.param == "chdb" else CLICKHOUSE_URL
