@@ -150,7 +150,8 @@ def own_channel(user_id: str) -> str:
 
 
 def may_join(channel: str, user_id: str | None, is_admin: bool) -> bool:
-    """Channels a connection may subscribe to: its own, broadcast, and admin:live for admins."""
+    """Channels a connection may subscribe to: its own, broadcast, and admin:live for
+    admins and analysts (``is_admin``: may follow admin:live)."""
     if channel == BROADCAST:
         return True
     if channel == ADMIN_LIVE:

@@ -72,7 +72,8 @@ async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None
         asyncio.current_task(),
         raw=scope.get("extensions", {}).get(RAW_EXTENSION),
         user_id=principal.user_id,
-        is_admin=principal.is_admin,
+        # admin:live carries aggregate analytics only: analysts may follow it too
+        is_admin=principal.has("analytics"),
         limit=settings.ws_queue_size,
         stats=fanout.stats,
     )

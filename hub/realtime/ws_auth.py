@@ -4,8 +4,9 @@ A user token may come as ``?token=``, as a ``Sec-WebSocket-Protocol`` entry
 (browsers cannot set headers on a WebSocket: ``new WebSocket(url, ["bearer",
 token])``) or as ``Authorization: Bearer``. The session cookie is accepted
 only with a same-origin ``Origin``, which stops other sites from opening a
-socket with the user's cookie. Admins connect with an admin API key (header,
-subprotocol, or an API-key session) to follow ``admin:live``.
+socket with the user's cookie. Admins and analysts connect with an admin or
+analytics API key (header, subprotocol, or an API-key session) to follow
+``admin:live``.
 """
 
 from __future__ import annotations
@@ -76,8 +77,12 @@ async def authenticate_ws(conn: HTTPConnection) -> WsAuth:
             principal = session
     except HubError as exc:
         return WsAuth(None, subprotocol, CLOSE_UNAUTHORIZED, exc.code)
-    if principal.kind != "user" and not principal.is_admin:
-        return WsAuth(None, subprotocol, CLOSE_FORBIDDEN, "an API key needs the admin scope")
+    # an API key follows admin:live only: aggregate figures for admins and the
+    # analysts whose dashboards refresh from it
+    if principal.kind != "user" and not principal.has("analytics"):
+        return WsAuth(
+            None, subprotocol, CLOSE_FORBIDDEN, "an API key needs the admin or analytics scope"
+        )
     if principal.kind == "user" and not principal.user_id:
         return WsAuth(None, subprotocol, CLOSE_UNAUTHORIZED, "invalid session")
     return WsAuth(principal, subprotocol)

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.hub.realtime.conftest import Live, next_of, nothing_more
 
@@ -144,8 +145,29 @@ async def test_broadcast_to_everyone_a_user_or_admins(sqlite_live: Live) -> None
     assert (await next_of(bob, "notice"))["seq"] > 0
     await nothing_more(alice)
 
+    # an analyst's key follows admin:live too (the dashboards' live mode); a producer's not
+    _, analyst_key = (await live.hub.key("analytics"))["Authorization"].split(" ")
+    analyst = await websockets.connect(
+        f"ws://127.0.0.1:{live.port}/ws/notifications",
+        additional_headers={"Authorization": f"Bearer {analyst_key}"},
+        ping_interval=None,
+    )
+    live.sockets.append(analyst)
+    assert (await next_of(analyst, "ready"))["channels"] == ["admin:live", "broadcast"]
+    _, producer_key = (await live.hub.key("notify"))["Authorization"].split(" ")
+    producer = await websockets.connect(
+        f"ws://127.0.0.1:{live.port}/ws/notifications",
+        additional_headers={"Authorization": f"Bearer {producer_key}"},
+        ping_interval=None,
+    )
+    live.sockets.append(producer)
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await producer.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
     await live.fanout.publish_channel("admin:live", {"type": "stats", "n": 1})
     assert (await next_of(watcher, "stats"))["n"] == 1
+    assert (await next_of(analyst, "stats"))["n"] == 1
     await nothing_more(alice)
     await nothing_more(bob)
 

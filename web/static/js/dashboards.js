@@ -225,7 +225,7 @@ function downloadCsv(id) {
 
 // ---------------------------------------------------------------- live mode
 // admin:live messages trigger a refresh (at most one every 2 s); a slow poll
-// covers analysts whose connection cannot join admin:live.
+// covers a page whose live connection is down.
 function liveRefresh() {
   if (!state.live) return;
   const wait = Math.max(0, 2000 - (Date.now() - state.lastLoad));
