@@ -33,6 +33,23 @@ EVENT_TYPES = (
 )
 
 
+# The outbox columns, in the order the ingester reads them and the sink writes them.
+EVENT_COLUMNS = (
+    "event_id",
+    "event_time",
+    "event",
+    "notification_id",
+    "user_id",
+    "category",
+    "channel",
+    "priority",
+    "latency_ms",
+    "error_code",
+    "api_key_id",
+    "metadata",
+)
+
+
 @dataclass
 class Event:
     event: str
@@ -79,25 +96,9 @@ async def record(db: Database, events: list[Event]) -> None:
         await db.execute_many(INSERT_SQL, rows)
 
 
-_COLUMNS = (
-    "event_id",
-    "event_time",
-    "event",
-    "notification_id",
-    "user_id",
-    "category",
-    "channel",
-    "priority",
-    "latency_ms",
-    "error_code",
-    "api_key_id",
-    "metadata",
-)
-
-
 async def _copy_rows(db: Database, rows: list[dict[str, Any]]) -> None:
     """Bulk path for Postgres: one executemany on the raw asyncpg connection."""
-    placeholders = ", ".join(f"${i}" for i in range(1, len(_COLUMNS) + 1))
-    sql = f"INSERT INTO outbox ({', '.join(_COLUMNS)}) VALUES ({placeholders})"
+    placeholders = ", ".join(f"${i}" for i in range(1, len(EVENT_COLUMNS) + 1))
+    sql = f"INSERT INTO outbox ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})"
     raw = db.raw_connection()
-    await raw.executemany(sql, [tuple(r[c] for c in _COLUMNS) for r in rows])
+    await raw.executemany(sql, [tuple(r[c] for c in EVENT_COLUMNS) for r in rows])

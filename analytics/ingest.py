@@ -24,7 +24,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from analytics.sink import EVENT_COLUMNS, Sink, SinkError, sink_from_url
+from analytics.events import EVENT_COLUMNS
+from analytics.sink import Sink, SinkError, sink_from_url
 from hub.db import Database, ms_to_iso, now_ms
 from hub.settings import Settings
 

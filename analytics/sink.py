@@ -20,21 +20,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from hub.settings import obscure_url
 
-EVENT_COLUMNS = (
-    "event_id",
-    "event_time",
-    "event",
-    "notification_id",
-    "user_id",
-    "category",
-    "channel",
-    "priority",
-    "latency_ms",
-    "error_code",
-    "api_key_id",
-    "metadata",
-)
-
 # Limits for ad-hoc SQL from the admin console; readonly=1 also forbids
 # changing any of them from inside the query.
 CONSOLE_ROW_CAP = 1000
