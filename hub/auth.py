@@ -244,6 +244,19 @@ def bearer(conn: HTTPConnection) -> str | None:
     return None
 
 
+def user_principal(secret: str, token: str) -> Principal:
+    """The end user a JWT names (Unauthorized when it is not valid)."""
+    return Principal(kind="user", user_id=check_user_token(secret, token))
+
+
+async def principal_from_token(state: Any, token: str) -> Principal:
+    """Whoever a bearer token names: an API key (``hub_…``) or a user JWT."""
+    settings = state.settings
+    if token.startswith("hub_"):
+        return await check_api_key(state.db, token, settings.api_key_cache_s)
+    return user_principal(settings.secret_key, token)
+
+
 async def authenticate(conn: HTTPConnection) -> Principal:
     """Whoever the request names: Bearer API key, Bearer JWT, or session cookie."""
     cached = conn.scope.get("hub.principal")
@@ -254,10 +267,7 @@ async def authenticate(conn: HTTPConnection) -> Principal:
     token = bearer(conn)
     principal: Principal | None = None
     if token:
-        if token.startswith("hub_"):
-            principal = await check_api_key(state.db, token, settings.api_key_cache_s)
-        else:
-            principal = Principal(kind="user", user_id=check_user_token(settings.secret_key, token))
+        principal = await principal_from_token(state, token)
     else:
         cookie = conn.cookies.get(SESSION_COOKIE)
         if cookie:

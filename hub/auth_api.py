@@ -15,8 +15,8 @@ from hub.auth import (
     Principal,
     authenticate,
     check_api_key,
-    check_user_token,
     make_session,
+    user_principal,
 )
 from hub.errors import Invalid, Unauthorized, parse_json
 
@@ -78,9 +78,7 @@ async def create_session(request: Request) -> Response:
         raise Invalid.field("body", "expected a JSON object")
     state = request.app.state
     if isinstance(data.get("token"), str):
-        principal = Principal(
-            kind="user", user_id=check_user_token(state.settings.secret_key, data["token"])
-        )
+        principal = user_principal(state.settings.secret_key, data["token"])
     elif isinstance(data.get("api_key"), str):
         principal = await check_api_key(state.db, data["api_key"], state.settings.api_key_cache_s)
     else:
@@ -144,9 +142,7 @@ async def login_link(request: Request) -> Response:
         if render is not None:
             return await render(request)
         raise Unauthorized("add ?token=<user token> to sign in", code="token_required")
-    principal = Principal(
-        kind="user", user_id=check_user_token(request.app.state.settings.secret_key, token)
-    )
+    principal = user_principal(request.app.state.settings.secret_key, token)
     target = local_path(request.query_params.get("next")) or "/notifications"
     response = RedirectResponse(target, status_code=303)
     _set_cookie(request, response, principal)

@@ -19,9 +19,8 @@ from hub.auth import (
     SESSION_COOKIE,
     Principal,
     bearer,
-    check_api_key,
-    check_user_token,
     origin_matches,
+    principal_from_token,
     read_session,
 )
 from hub.errors import HubError
@@ -57,12 +56,7 @@ async def authenticate_ws(conn: HTTPConnection) -> WsAuth:
     token = conn.query_params.get("token") or sub_token or bearer(conn)
     try:
         if token:
-            if token.startswith("hub_"):
-                principal = await check_api_key(state.db, token, settings.api_key_cache_s)
-            else:
-                principal = Principal(
-                    kind="user", user_id=check_user_token(settings.secret_key, token)
-                )
+            principal = await principal_from_token(state, token)
         else:
             cookie = conn.cookies.get(SESSION_COOKIE)
             session = (

@@ -305,14 +305,6 @@ async def test_ingester_loop_runs_in_serve(db_url: str, analytics_url: str, tmp_
         assert s["created"] == 1
 
 
-def test_clickhouse_server_runs_when_configured() -> None:
-    """Tests taking `analytics_url` also run on a server when HUB_TEST_CLICKHOUSE_URL is set."""
-    from tests.conftest import CLICKHOUSE_URL
-
-    if not CLICKHOUSE_URL:
-        pytest.skip("HUB_TEST_CLICKHOUSE_URL is not set: the analytics tests ran on chDB only")
-
-
 async def test_loop_backs_off_during_outage_and_drains(ahub: Hub) -> None:
     """The background loop (as in `hub serve`): failures are counted, nothing lost or doubled."""
     import asyncio
