@@ -70,15 +70,7 @@ class Fanout:
     async def start(self) -> None:
         gc.callbacks.append(self._gc_watch)
         await self.backend.connect()
-        subscribed = asyncio.Event()
-        listener = asyncio.create_task(self._listen(subscribed))
-        self._tasks.append(listener)
-        await self._wait(listener, subscribed)
-        # Round trip through the backend: the subscription is live before any
-        # client connects (a Redis SUBSCRIBE is only sent, not confirmed, when
-        # subscribe() returns), and a backend that delivers nothing fails here.
-        await self.backend.publish_frame(self.channel, self._frame(self._probe, {"type": "probe"}))
-        await self._wait(listener, self._probe_seen)
+        await self._subscribe()
         self._tasks.append(asyncio.create_task(self._heartbeat()))
         self._tasks.append(asyncio.create_task(self._report()))
 
@@ -132,14 +124,26 @@ class Fanout:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await old
         await self.backend.reconnect()
+        await self._subscribe()
+        self.stats.resubscribes += 1
+
+    async def _subscribe(self) -> None:
+        """Start the listener as ``self._tasks[0]`` and wait until it delivers.
+
+        Round trip through the backend: the subscription is live before any
+        client connects (a Redis SUBSCRIBE is only sent, not confirmed, when
+        subscribe() returns), and a backend that delivers nothing fails here.
+        """
         subscribed = asyncio.Event()
         listener = asyncio.create_task(self._listen(subscribed))
-        self._tasks[0] = listener
+        if self._tasks:
+            self._tasks[0] = listener
+        else:
+            self._tasks.append(listener)
         await self._wait(listener, subscribed)
         self._probe_seen.clear()
         await self.backend.publish_frame(self.channel, self._frame(self._probe, {"type": "probe"}))
         await self._wait(listener, self._probe_seen)
-        self.stats.resubscribes += 1
 
     async def _listen(self, subscribed: asyncio.Event) -> None:
         async with self.backend.broadcast.subscribe(self.channel) as subscriber:

@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from broadcaster import Broadcast
 from broadcaster._backends.redis import RedisBackend as _BroadcasterRedis
 
+from hub.realtime import wire
 from hub.realtime.backends import LOG_TTL_S
 from hub.realtime.backends.memory import seq_base
 
@@ -90,25 +91,18 @@ class RedisBackend:
         await self.broadcast.connect()
 
     async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
-        from hub.realtime import wire
-
         base = seq_base()
+
+        def args(user_id: str, tail: str) -> list[str | int]:
+            return [channel, wire.user_target(user_id), tail, LOG_TTL_S, base, self.max_log]
+
         if len(items) == 1:
             user_id, tail = items[0]
-            args: list[str | int] = [
-                channel,
-                wire.user_target(user_id),
-                tail,
-                LOG_TTL_S,
-                base,
-                self.max_log,
-            ]
-            await self._publish(keys=self._keys(user_id), args=args)
+            await self._publish(keys=self._keys(user_id), args=args(user_id, tail))
             return
         async with self.client.pipeline(transaction=False) as pipe:
             for user_id, tail in items:
-                args = [channel, wire.user_target(user_id), tail, LOG_TTL_S, base, self.max_log]
-                await self._publish(keys=self._keys(user_id), args=args, client=pipe)
+                await self._publish(keys=self._keys(user_id), args=args(user_id, tail), client=pipe)
             await pipe.execute()
 
     async def publish_frame(self, channel: str, raw: str) -> None:
