@@ -33,6 +33,12 @@ def _runtime(request: Request) -> Analytics:
     return runtime
 
 
+def _unavailable(exc: SinkError) -> HubError:
+    return HubError(
+        f"the analytics store is unavailable: {exc}", code="analytics_unavailable", status=503
+    )
+
+
 async def _answer(request: Request, fn: Query) -> Response:
     """Run a query built from already-checked parameters; store failures are 503."""
     runtime = _runtime(request)
@@ -40,9 +46,7 @@ async def _answer(request: Request, fn: Query) -> Response:
         await runtime.ensure_schema()
         body = await fn(runtime.sink)
     except SinkError as exc:
-        raise HubError(
-            f"the analytics store is unavailable: {exc}", code="analytics_unavailable", status=503
-        ) from None
+        raise _unavailable(exc) from None
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -206,9 +210,7 @@ async def sql_console(request: Request) -> Response:
     try:
         await runtime.ensure_schema()
     except SinkError as exc:
-        raise HubError(
-            f"the analytics store is unavailable: {exc}", code="analytics_unavailable", status=503
-        ) from None
+        raise _unavailable(exc) from None
     return JSONResponse(await run_console(runtime.sink, body["query"]))
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analytics.events import EVENT_COLUMNS
-from analytics.sink import Sink, SinkError, sink_from_url
+from analytics.sink import Sink, SinkError
 from hub.db import Database, ms_to_iso, now_ms
 from hub.settings import Settings
 
@@ -361,19 +361,10 @@ async def run_ingester(state: Any, stop_event: asyncio.Event) -> None:
     settings: Settings = state.settings
     if not settings.analytics_url:
         return
-    from analytics.migrate import apply_migrations
+    from analytics.component import build
 
-    sink = sink_from_url(settings.analytics_url)
-    ready = False
-
-    async def prepare() -> None:
-        nonlocal ready
-        if not ready:
-            await apply_migrations(sink, settings.analytics_ttl_days)
-            ready = True
-
-    ingester = Ingester(state.db, sink, settings, state=state, prepare=prepare)
+    runtime = build(state, settings)
     try:
-        await ingester.run(stop_event)
+        await runtime.ingester.run(stop_event)
     finally:
-        sink.close()
+        runtime.sink.close()

@@ -102,21 +102,15 @@ class Sink:
 
         return await asyncio.to_thread(locked)
 
-    def client(self) -> Any:
-        if self._client is None:
+    def client(self, readonly: bool = False) -> Any:
+        """The writer client, or (readonly) the console's read-only one; made on first use."""
+        attr = "_console" if readonly else "_client"
+        if getattr(self, attr) is None:
             try:
-                self._client = self._make_client(False)
+                setattr(self, attr, self._make_client(readonly))
             except Exception as exc:
                 raise SinkError(error_message(exc)) from exc
-        return self._client
-
-    def console_client(self) -> Any:
-        if self._console is None:
-            try:
-                self._console = self._make_client(True)
-            except Exception as exc:
-                raise SinkError(error_message(exc)) from exc
-        return self._console
+        return getattr(self, attr)
 
     async def command(self, sql: str, settings: dict[str, Any] | None = None) -> Any:
         return await self.run(
@@ -124,15 +118,15 @@ class Sink:
         )
 
     async def query(self, sql: str, params: dict[str, Any] | None = None) -> Result:
-        def go() -> Result:
-            r = self.client().query(sql, parameters=params or {})
-            return Result(list(r.column_names), [t.name for t in r.column_types], r.result_rows)
-
-        return await self.run(lambda: self._wrap(go))
+        return await self._query(sql, params or {}, readonly=False)
 
     async def console_query(self, sql: str) -> Result:
+        return await self._query(sql, None, readonly=True)
+
+    async def _query(self, sql: str, params: dict[str, Any] | None, readonly: bool) -> Result:
         def go() -> Result:
-            r = self.console_client().query(sql)
+            client = self.client(readonly)
+            r = client.query(sql) if params is None else client.query(sql, parameters=params)
             return Result(list(r.column_names), [t.name for t in r.column_types], r.result_rows)
 
         return await self.run(lambda: self._wrap(go))

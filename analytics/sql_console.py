@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from analytics.sink import CONSOLE_ROW_CAP, Sink
+from analytics.sink import CONSOLE_ROW_CAP, Sink, SinkError
 from hub.errors import HubError, Invalid
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "sql" / "clickhouse" / "examples"
@@ -117,8 +117,6 @@ def jsonable(value: Any) -> Any:
 
 async def run_console(sink: Sink, query: str) -> dict[str, Any]:
     """Run one read-only statement; the console's JSON answer."""
-    from analytics.sink import SinkError
-
     statement = check_sql(query)
     started = time.perf_counter()
     try:
