@@ -62,6 +62,12 @@ def iso_to_ms(value: str) -> int:
     return int(dt.timestamp() * 1000)
 
 
+def in_list(prefix: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
+    """Named parameters for ``IN (...)``: (":p0, :p1", {"p0": v0, "p1": v1})."""
+    params = {f"{prefix}{n}": v for n, v in enumerate(values)}
+    return ", ".join(f":{name}" for name in params), params
+
+
 async def _keep_session(conn: Any) -> None:
     """Pool release without asyncpg's reset query (advisory unlock, CLOSE ALL, UNLISTEN,
     RESET ALL): a round trip on every release, i.e. on every query outside a

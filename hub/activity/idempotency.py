@@ -13,13 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.db import Database, now_ms
+from hub.db import Database, in_list, now_ms
 from hub.notifications.store import IDEMPOTENCY_TTL_MS
-
-
-def _marks(prefix: str, values: list[str]) -> tuple[str, dict[str, Any]]:
-    params = {f"{prefix}{n}": v for n, v in enumerate(values)}
-    return ", ".join(f":{p}" for p in params), params
 
 
 async def _results(db: Database, api_key_id: str, scope: str, keys: list[str]) -> list[dict]:
@@ -33,7 +28,7 @@ async def _results(db: Database, api_key_id: str, scope: str, keys: list[str]) -
             keys,
         )
         return [dict(r) for r in records]
-    marks, params = _marks("x", keys)
+    marks, params = in_list("x", keys)
     return await db.fetch_all(
         "SELECT key, created_at, result FROM idempotency_keys"
         f" WHERE api_key_id = :k AND scope = :s AND key IN ({marks})",
@@ -54,7 +49,7 @@ async def claim_many(db: Database, api_key_id: str, scope: str, keys: list[str])
         else:
             stale.append(row["key"])
     if stale:
-        marks, params = _marks("x", stale)
+        marks, params = in_list("x", stale)
         await db.execute(
             "DELETE FROM idempotency_keys WHERE api_key_id = :k AND scope = :s"
             f" AND key IN ({marks})",

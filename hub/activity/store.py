@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hub.activity.models import ActivityIn
-from hub.db import Database, now_ms
+from hub.db import Database, in_list, now_ms
 
 COLUMNS = (
     "id, user_id, activity_type, resource_type, resource_id, action, status, title,"
@@ -90,8 +90,7 @@ async def insert(
 async def get_many(db: Database, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
-    params = {f"i{n}": v for n, v in enumerate(ids)}
-    marks = ", ".join(f":i{n}" for n in range(len(ids)))
+    marks, params = in_list("i", ids)
     rows = await db.fetch_all(f"SELECT {COLUMNS} FROM activities WHERE id IN ({marks})", params)
     by_id = {r["id"]: r for r in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -148,9 +147,9 @@ class Where:
 def _any_of(parts: list[str], params: dict[str, Any], col: str, vals: list[str], p: str) -> None:
     if not vals:
         return
-    marks = ", ".join(f":{p}{n}" for n in range(len(vals)))
+    marks, named = in_list(p, vals)
     parts.append(f"{col} IN ({marks})")
-    params.update({f"{p}{n}": v for n, v in enumerate(vals)})
+    params.update(named)
 
 
 def escape_like(text: str) -> str:

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from hub.db import Database, now_ms
+from hub.db import Database, in_list, now_ms
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
 
@@ -281,8 +281,7 @@ async def _insert_batch_sqlite(
 async def get_many(db: Database, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
-    params = {f"i{n}": v for n, v in enumerate(ids)}
-    marks = ", ".join(f":i{n}" for n in range(len(ids)))
+    marks, params = in_list("i", ids)
     return await db.fetch_all(
         f"SELECT {COLUMNS} FROM notifications WHERE id IN ({marks}) ORDER BY id", params
     )
@@ -299,9 +298,12 @@ async def get_for_user(db: Database, user_id: str, notification_id: int) -> dict
 # ---------------------------------------------------------------- state changes
 
 
-def _id_list(ids: list[int]) -> tuple[str, dict[str, Any]]:
-    params = {f"i{n}": v for n, v in enumerate(ids)}
-    return ", ".join(f":i{n}" for n in range(len(ids))), params
+def _owned(user_id: str, ids: list[int] | None) -> tuple[str, dict[str, Any]]:
+    """WHERE clause and params: the user's notifications, only `ids` unless None."""
+    if ids is None:
+        return "user_id = :u", {"u": user_id}
+    marks, params = in_list("i", ids)
+    return f"user_id = :u AND id IN ({marks})", {"u": user_id, **params}
 
 
 async def update_owned(
@@ -314,16 +316,12 @@ async def update_owned(
     """
     if ids is not None and not ids:
         return []
-    params: dict[str, Any] = {"u": user_id}
+    where, params = _owned(user_id, ids)
     if ":now" in set_sql:
         params["now"] = now
-    where = f"user_id = :u AND {condition}"
-    if ids is not None:
-        marks, id_params = _id_list(ids)
-        where += f" AND id IN ({marks})"
-        params.update(id_params)
     rows = await db.fetch_all(
-        f"UPDATE notifications SET {set_sql} WHERE {where} RETURNING {COLUMNS}", params
+        f"UPDATE notifications SET {set_sql} WHERE {where} AND {condition} RETURNING {COLUMNS}",
+        params,
     )
     return sorted(rows, key=lambda r: r["id"])
 
@@ -332,12 +330,7 @@ async def delete_owned(db: Database, user_id: str, ids: list[int] | None) -> lis
     """DELETE the user's notifications (all when ids is None); returns the deleted rows."""
     if ids is not None and not ids:
         return []
-    params: dict[str, Any] = {"u": user_id}
-    where = "user_id = :u"
-    if ids is not None:
-        marks, id_params = _id_list(ids)
-        where += f" AND id IN ({marks})"
-        params.update(id_params)
+    where, params = _owned(user_id, ids)
     rows = await db.fetch_all(
         f"DELETE FROM notifications WHERE {where} RETURNING {COLUMNS}", params
     )
