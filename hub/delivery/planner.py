@@ -164,15 +164,9 @@ async def has_table(state: Any, db: Database, table: str) -> bool:
 
 
 async def push_users(state: Any, db: Database, user_ids: list[str]) -> set[str]:
-    """The users among `user_ids` with at least one push device."""
+    """The users among `user_ids` with at least one push device (SQLite; see _lookups_pg)."""
     if not user_ids or not await has_table(state, db, "devices"):
         return set()
-    if db.is_postgres:
-        raw = db.raw_connection()
-        records = await raw.fetch(
-            "SELECT DISTINCT user_id FROM devices WHERE user_id = ANY($1::text[])", user_ids
-        )
-        return {r["user_id"] for r in records}
     found: set[str] = set()
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]

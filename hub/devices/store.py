@@ -57,15 +57,10 @@ async def remove(db: Database, user_id: str, token: str) -> bool:
     """Remove the user's device; False when the token is unknown or someone else's."""
     async with db.transaction():
         found = await db.fetch_val(
-            "SELECT COUNT(*) FROM devices WHERE token = :t AND user_id = :u",
+            "DELETE FROM devices WHERE token = :t AND user_id = :u RETURNING token",
             {"t": token, "u": user_id},
         )
-        if found:
-            await db.execute(
-                "DELETE FROM devices WHERE token = :t AND user_id = :u",
-                {"t": token, "u": user_id},
-            )
-    return bool(found)
+    return found is not None
 
 
 async def remove_dead(db: Database, user_id: str, tokens: list[str]) -> None:

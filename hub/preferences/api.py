@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
+from hub.activity.track import track as activity_track
 from hub.auth import require_scope, require_user
 from hub.db import Database
 from hub.delivery.base import CHANNELS
@@ -30,11 +31,7 @@ log = logging.getLogger("hub.preferences")
 
 
 async def track(state: Any, user_id: str, resource: str, title: str, **kw: Any) -> None:
-    """Record a settings change in the user's activity log, when that part exists."""
-    try:
-        from hub.activity.track import track as activity_track
-    except ImportError:  # pragma: no cover - the activity part is optional
-        return
+    """Record a settings change in the user's activity log."""
     try:
         await activity_track(
             state, user_id, "settings", "updated", title, resource_type=resource, **kw
@@ -48,7 +45,7 @@ async def preferences_payload(db: Database, user_id: str) -> dict[str, Any]:
     default_rows = await store.default_rows(db)
     defaults = {c: store.to_preference(r) for c, r in default_rows.items()}
     user_prefs = {c: store.to_preference(r, critical=False) for c, r in rows.items()}
-    categories = sorted((await store.known_categories(db, user_id)) | set(rows) - {ANY_CATEGORY})
+    categories = sorted(await store.known_categories(db, user_id))
     items = []
     for category in [ANY_CATEGORY, *categories]:
         pref = resolve(category, user_prefs, defaults)

@@ -48,36 +48,24 @@ async def many_users(
     db: Database, user_ids: list[str], category: str | list[str]
 ) -> dict[str, dict[str, Preference]]:
     """For each user with rows: their preferences for `category` (or each of a list)
-    and '*'."""
+    and '*'. The planner's SQLite path; on Postgres it asks planner._lookups_pg."""
     if not user_ids:
         return {}
     categories = sorted({*([category] if isinstance(category, str) else category), "*"})
     cols = f"user_id, {PREF_COLUMNS}"
-    if db.is_postgres:
-        raw = db.raw_connection()
-        rows = [
-            dict(r)
-            for r in await raw.fetch(
-                f"SELECT {cols} FROM notification_preferences"
-                " WHERE user_id = ANY($1::text[]) AND category = ANY($2::text[])",
-                user_ids,
-                categories,
-            )
-        ]
-    else:
-        rows = []
-        cat_params = {f"c{n}": v for n, v in enumerate(categories)}
-        cat_marks = ", ".join(f":c{n}" for n in range(len(categories)))
-        for start in range(0, len(user_ids), 500):
-            chunk = user_ids[start : start + 500]
-            params: dict[str, Any] = {f"u{n}": v for n, v in enumerate(chunk)}
-            params.update(cat_params)
-            marks = ", ".join(f":u{n}" for n in range(len(chunk)))
-            rows += await db.fetch_all(
-                f"SELECT {cols} FROM notification_preferences"
-                f" WHERE user_id IN ({marks}) AND category IN ({cat_marks})",
-                params,
-            )
+    rows = []
+    cat_params = {f"c{n}": v for n, v in enumerate(categories)}
+    cat_marks = ", ".join(f":c{n}" for n in range(len(categories)))
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        params: dict[str, Any] = {f"u{n}": v for n, v in enumerate(chunk)}
+        params.update(cat_params)
+        marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+        rows += await db.fetch_all(
+            f"SELECT {cols} FROM notification_preferences"
+            f" WHERE user_id IN ({marks}) AND category IN ({cat_marks})",
+            params,
+        )
     out: dict[str, dict[str, Preference]] = {}
     for r in rows:
         out.setdefault(r["user_id"], {})[r["category"]] = to_preference(r, critical=False)
@@ -101,11 +89,11 @@ async def save_user(db: Database, user_id: str, prefs: dict[str, Preference]) ->
 
 
 async def reset_user(db: Database, user_id: str) -> int:
-    n = await db.fetch_val(
-        "SELECT COUNT(*) FROM notification_preferences WHERE user_id = :u", {"u": user_id}
+    removed = await db.fetch_all(
+        "DELETE FROM notification_preferences WHERE user_id = :u RETURNING category",
+        {"u": user_id},
     )
-    await db.execute("DELETE FROM notification_preferences WHERE user_id = :u", {"u": user_id})
-    return int(n or 0)
+    return len(removed)
 
 
 async def default_rows(db: Database) -> dict[str, dict[str, Any]]:

@@ -32,26 +32,20 @@ async def get(db: Database, user_id: str) -> dict[str, Any] | None:
 
 
 async def get_many(db: Database, user_ids: list[str]) -> dict[str, dict[str, Any]]:
-    """Profiles by user id (missing users are absent)."""
+    """Profiles by user id (missing users are absent).
+
+    The planner's SQLite path; on Postgres it asks planner._lookups_pg instead.
+    """
     if not user_ids:
         return {}
-    if db.is_postgres:
-        raw = db.raw_connection()
-        rows = [
-            dict(r)
-            for r in await raw.fetch(
-                f"SELECT {COLUMNS} FROM user_profiles WHERE user_id = ANY($1::text[])", user_ids
-            )
-        ]
-    else:
-        rows = []
-        for start in range(0, len(user_ids), 500):
-            chunk = user_ids[start : start + 500]
-            params = {f"u{n}": v for n, v in enumerate(chunk)}
-            marks = ", ".join(f":u{n}" for n in range(len(chunk)))
-            rows += await db.fetch_all(
-                f"SELECT {COLUMNS} FROM user_profiles WHERE user_id IN ({marks})", params
-            )
+    rows = []
+    for start in range(0, len(user_ids), 500):
+        chunk = user_ids[start : start + 500]
+        params = {f"u{n}": v for n, v in enumerate(chunk)}
+        marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+        rows += await db.fetch_all(
+            f"SELECT {COLUMNS} FROM user_profiles WHERE user_id IN ({marks})", params
+        )
     return {r["user_id"]: r for r in rows}
 
 
