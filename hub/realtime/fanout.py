@@ -287,12 +287,13 @@ class Fanout:
             if not members:
                 del table[key]
 
-    async def attach(self, conn: Conn, channels: set[str], last_id: int | None) -> int | None:
+    async def attach(self, conn: Conn, channels: set[str], last_id: int | None) -> int:
         """Register ``conn``, replay what it missed after ``last_id``, then go live.
 
         Registering first and replaying second leaves no gap: anything published
         meanwhile is buffered on the connection and sent after the replay unless
-        the replay already held it. Returns the user's latest seq.
+        the replay already held it. Returns the ``last_id`` for the "ready" message:
+        the newest seq sent or logged (0 if none).
         """
         self.register(conn, channels)
         current: int | None = None
@@ -305,7 +306,7 @@ class Fanout:
                 log.warning("resume log unavailable: %s", type(exc).__name__)
                 replay = wire.Replay([], resync=last_id is not None)
         conn.finish_replay(replay)
-        return current
+        return max(conn.last_seq, current or 0)
 
     def _refill_soon(self, conn: Conn) -> None:
         task = asyncio.ensure_future(self._refill(conn))

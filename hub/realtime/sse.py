@@ -59,13 +59,11 @@ async def stream(request: Request) -> StreamingResponse:
         )
         try:
             yield f"retry: {RETRY_MS}\n\n"
-            current = await fanout.attach(
+            ready_id = await fanout.attach(
                 conn, {wire.BROADCAST, wire.own_channel(user_id)}, last_id
             )
             # after the replay, like the WebSocket
-            conn.send_json(
-                {"type": "ready", "user_id": user_id, "last_id": max(conn.last_seq, current or 0)}
-            )
+            conn.send_json({"type": "ready", "user_id": user_id, "last_id": ready_id})
             while True:
                 chunk = await conn.next_chunk()
                 if chunk is None:

@@ -83,12 +83,12 @@ async def websocket_endpoint(scope: Scope, receive: Receive, send: Send) -> None
     else:
         channels.add(wire.ADMIN_LIVE)
     try:
-        current = await fanout.attach(conn, channels, last_id)
+        ready_id = await fanout.attach(conn, channels, last_id)
         conn.send_json(
             {
                 "type": "ready",
                 "user_id": principal.user_id,
-                "last_id": max(conn.last_seq, current or 0),
+                "last_id": ready_id,
                 "channels": sorted(conn.channels),
             }
         )
