@@ -38,6 +38,11 @@ METHOD_LABELS = {
 }
 
 
+def is_end_user(principal: Principal | None) -> bool:
+    """A signed-in end user (not an API key or a session made from one)."""
+    return bool(principal and principal.kind == "user" and principal.user_id)
+
+
 @dataclass(frozen=True)
 class NavItem:
     path: str
@@ -49,7 +54,7 @@ def nav_for(principal: Principal | None) -> list[NavItem]:
     if principal is None:
         return []
     items: list[NavItem] = []
-    if principal.kind == "user" and principal.user_id:
+    if is_end_user(principal):
         items += [
             NavItem("/notifications", "Notifications"),
             NavItem("/preferences", "Preferences"),
@@ -95,7 +100,7 @@ def render(
     ctx = {
         "title": title,
         "principal": principal,
-        "is_user": bool(principal and principal.kind == "user" and principal.user_id),
+        "is_user": is_end_user(principal),
         "nav": nav_for(principal),
         "active": request.url.path,
         "csrf": (principal.csrf if principal else None) or "",
@@ -127,7 +132,7 @@ async def page_for(
     principal = await current_principal(request)
     if principal is None:
         return to_login(request)
-    if need == "user" and not (principal.kind == "user" and principal.user_id):
+    if need == "user" and not is_end_user(principal):
         return forbidden(
             request, principal, "This page is for end users; you are signed in with an API key."
         )

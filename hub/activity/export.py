@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from hub.activity.models import to_json
+from hub.notifications.export import FORMULA_START, json_array
 
 CSV_COLUMNS = (
     "id",
@@ -24,8 +25,6 @@ CSV_COLUMNS = (
     "user_agent",
     "metadata",
 )
-# a spreadsheet runs a cell starting with one of these as a formula (CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def csv_safe(value: Any) -> Any:
@@ -53,10 +52,5 @@ async def as_csv(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
         yield _csv_line(csv_row(to_json(row)))
 
 
-async def as_json(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
-    yield "["
-    first = True
-    async for row in rows:
-        yield ("\n" if first else ",\n") + json.dumps(to_json(row), ensure_ascii=False)
-        first = False
-    yield "\n]\n"
+def as_json(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    return json_array(rows, to_json)

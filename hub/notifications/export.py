@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from hub.notifications.models import to_json
@@ -61,11 +61,17 @@ async def csv_stream(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
         yield csv_row(row)
 
 
-async def json_stream(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
-    """A JSON array written item by item, so memory stays flat for any size."""
+async def json_array(
+    rows: AsyncIterator[dict[str, Any]], render: Callable[[dict[str, Any]], Any]
+) -> AsyncIterator[str]:
+    """A JSON array of render(row) written item by item, so memory stays flat for any size."""
     yield "["
     first = True
     async for row in rows:
-        yield ("" if first else ",") + "\n" + json.dumps(to_json(row), ensure_ascii=False)
+        yield ("" if first else ",") + "\n" + json.dumps(render(row), ensure_ascii=False)
         first = False
     yield "\n]\n"
+
+
+def json_stream(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[str]:
+    return json_array(rows, to_json)
