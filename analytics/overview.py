@@ -18,7 +18,6 @@ from typing import Any
 
 from analytics import queries as q
 from analytics.sink import Sink
-from hub.db import ms_to_iso
 
 # At or below this many events in the whole store, any window is read raw:
 # one GROUP BY over 1M raw events takes 6–26 ms here (docs/DESIGN.md), while a
@@ -119,7 +118,7 @@ def shape(
 ) -> Overview:
     """Pure: the grouping sets → the seven documents of ``analytics.queries``
     (`funnel`: the funnel document when it came from its own query)."""
-    window = {"from": ms_to_iso(f.start_ms), "to": ms_to_iso(f.end_ms), "source": source}
+    window = q.window(f, source)
     delivered = [r for r in sets["channel"] if r["event"] == "delivered"]
     heat = [r for r in sets["how"] if r["event"] in HEATMAP_EVENTS]
     if funnel is None:
@@ -141,7 +140,7 @@ def shape(
         heatmap={
             **window,
             "events": list(HEATMAP_EVENTS),
-            "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+            "days": list(q.DAYS),
             "grid": q.shape_heatmap(heat),
         },
     )

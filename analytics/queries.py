@@ -39,6 +39,7 @@ QUANTILES = (0.5, 0.9, 0.95, 0.99)
 # Windows shorter than this are cheaper to read raw than to merge rollup states.
 AUTO_RAW_BELOW_MS = 3 * HOUR_MS
 
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # heatmap rows, Monday first
 MAIN_EVENTS = ("created", "sent", "delivered", "read", "clicked", "failed")
 FUNNEL = ("created", "delivered", "read", "clicked")
 
@@ -325,7 +326,7 @@ def _quantiles(values: Sequence[float] | None, count: int) -> dict[str, float | 
     return {n: round(float(v), 1) for n, v in zip(names, values, strict=True)}
 
 
-def _window(f: Filters, source: str) -> dict[str, Any]:
+def window(f: Filters, source: str) -> dict[str, Any]:
     return {"from": ms_to_iso(f.start_ms), "to": ms_to_iso(f.end_ms), "source": source}
 
 
@@ -339,21 +340,24 @@ def pivot_counts(rows: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def shape_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Pure: (event, events, latency…) rows → the summary document."""
-    c = pivot_counts(rows)
-    delivered = next((r for r in rows if r["event"] == "delivered"), None)
-    lat = _quantiles(
-        delivered["latency"] if delivered else None,
-        int(delivered["latency_count"]) if delivered else 0,
-    )
+def _rates(c: dict[str, int]) -> dict[str, float | None]:
     return {
-        **c,
         "delivery_rate": _rate(c["delivered"], c["sent"]),
         "read_rate": _rate(c["read"], c["created"]),
         "click_through_rate": _rate(c["clicked"], c["created"]),
-        "delivery_latency_ms": {"p50": lat["p50"], "p95": lat["p95"]},
     }
+
+
+def _delivery_latency(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    d = next((r for r in rows if r["event"] == "delivered"), None)
+    lat = _quantiles(d["latency"] if d else None, int(d["latency_count"]) if d else 0)
+    return {"p50": lat["p50"], "p95": lat["p95"]}
+
+
+def shape_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Pure: (event, events, latency…) rows → the summary document."""
+    c = pivot_counts(rows)
+    return {**c, **_rates(c), "delivery_latency_ms": _delivery_latency(rows)}
 
 
 def merge_latency(
@@ -386,7 +390,7 @@ async def _counts_with_latency(
 
 async def summary(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
     plan, rows = await _counts_with_latency(sink, [], f, source)
-    return {**_window(f, plan.source), **shape_summary(rows)}
+    return {**window(f, plan.source), **shape_summary(rows)}
 
 
 def shape_breakdown(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -399,13 +403,9 @@ def shape_breakdown(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]
         c = pivot_counts(group)
         item: dict[str, Any] = {key: value, **c}
         item["total"] = sum(c.values())
-        item["delivery_rate"] = _rate(c["delivered"], c["sent"])
-        item["read_rate"] = _rate(c["read"], c["created"])
-        item["click_through_rate"] = _rate(c["clicked"], c["created"])
+        item.update(_rates(c))
         if "latency" in group[0]:
-            d = next((r for r in group if r["event"] == "delivered"), None)
-            lat = _quantiles(d["latency"] if d else None, int(d["latency_count"]) if d else 0)
-            item["delivery_latency_ms"] = {"p50": lat["p50"], "p95": lat["p95"]}
+            item["delivery_latency_ms"] = _delivery_latency(group)
         out.append(item)
     out.sort(key=lambda i: (-i["total"], i[key]))
     return out
@@ -413,12 +413,12 @@ def shape_breakdown(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]
 
 async def by_type(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
     plan = build([KEY_CATEGORY, KEY_EVENT], ["events"], f, source)
-    return {**_window(f, plan.source), "items": shape_breakdown(await run(sink, plan), "category")}
+    return {**window(f, plan.source), "items": shape_breakdown(await run(sink, plan), "category")}
 
 
 async def by_method(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
     plan, rows = await _counts_with_latency(sink, [KEY_CHANNEL], f, source)
-    return {**_window(f, plan.source), "items": shape_breakdown(rows, "channel")}
+    return {**window(f, plan.source), "items": shape_breakdown(rows, "channel")}
 
 
 def shape_timeline(rows: list[dict[str, Any]], f: Filters, interval: str) -> dict[str, Any]:
@@ -444,7 +444,7 @@ async def timeline(
 ) -> dict[str, Any]:
     plan = build([bucket_key(interval), KEY_EVENT], ["events"], f, source)
     rows = await run(sink, plan)
-    return {**_window(f, plan.source), **shape_timeline(rows, f, interval)}
+    return {**window(f, plan.source), **shape_timeline(rows, f, interval)}
 
 
 def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -474,7 +474,7 @@ async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]
         # notification ids cost as much CPU as the raw scan at 10M events (measured).
         source = "raw"
     plan = build([KEY_EVENT], ["notifications"], f, source)
-    return {**_window(f, plan.source), "stages": shape_funnel(await run(sink, plan))}
+    return {**window(f, plan.source), "stages": shape_funnel(await run(sink, plan))}
 
 
 def shape_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -501,7 +501,7 @@ async def latency(
     f = Filters(f.start_ms, f.end_ms, f.category, f.channel, (event,))
     plan = build([KEY_CHANNEL], ["latency_sum", "latency_count", "latency"], f, source)
     return {
-        **_window(f, plan.source),
+        **window(f, plan.source),
         "event": event,
         "channels": shape_latency(await run(sink, plan)),
     }
@@ -522,9 +522,9 @@ async def heatmap(
     f = Filters(f.start_ms, f.end_ms, f.category, f.channel, events)
     plan = build([KEY_HOUR_OF_WEEK], ["events"], f, source)
     return {
-        **_window(f, plan.source),
+        **window(f, plan.source),
         "events": list(events),
-        "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "days": list(DAYS),
         "grid": shape_heatmap(await run(sink, plan)),
     }
 
