@@ -147,25 +147,9 @@ def plan(
     return rows, deferred
 
 
-async def has_table(state: Any, db: Database, table: str) -> bool:
-    """Whether `table` exists (cached per app: tables appear only by migrations at start)."""
-    cache: dict[str, bool] = getattr(state, "_hub_tables", None) or {}
-    if table not in cache:
-        if db.is_postgres:
-            found = await db.fetch_val("SELECT to_regclass(:t) IS NOT NULL", {"t": table})
-        else:
-            found = await db.fetch_val(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :t",
-                {"t": table},
-            )
-        cache[table] = bool(found)
-        state._hub_tables = cache
-    return cache[table]
-
-
-async def push_users(state: Any, db: Database, user_ids: list[str]) -> set[str]:
+async def push_users(db: Database, user_ids: list[str]) -> set[str]:
     """The users among `user_ids` with at least one push device (SQLite; see _lookups_pg)."""
-    if not user_ids or not await has_table(state, db, "devices"):
+    if not user_ids:
         return set()
     found: set[str] = set()
     for start in range(0, len(user_ids), 500):
@@ -218,11 +202,11 @@ async def enqueue_many(
     user_ids = list(dict.fromkeys(r["user_id"] for r in everything))
     categories = sorted({r["category"] for r in everything})
     if db.is_postgres:
-        profiles, user_prefs, pushable = await _lookups_pg(state, db, user_ids, categories)
+        profiles, user_prefs, pushable = await _lookups_pg(db, user_ids, categories)
     else:
         profiles = await users.get_many(db, user_ids)
         user_prefs = await prefstore.many_users(db, user_ids, categories)
-        pushable = await push_users(state, db, user_ids)
+        pushable = await push_users(db, user_ids)
     category_defaults = await prefstore.cached_defaults(db)
     now = datetime.fromtimestamp(now_ms() / 1000, UTC)
     defaults = Defaults(settings.digest_hour, settings.webhook_url, settings.chat_url)
@@ -246,7 +230,7 @@ async def enqueue_many(
 
 
 async def _lookups_pg(
-    state: Any, db: Database, user_ids: list[str], categories: list[str]
+    db: Database, user_ids: list[str], categories: list[str]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Preference]], set[str]]:
     """Profiles, preferences and push users in one round trip (Postgres).
 
@@ -259,10 +243,9 @@ async def _lookups_pg(
         " WHERE user_id = ANY($1::text[])"
         " UNION ALL SELECT 'q', user_id, row_to_json(q)::text FROM notification_preferences q"
         " WHERE user_id = ANY($1::text[]) AND category = ANY($2::text[])"
+        " UNION ALL SELECT DISTINCT 'd', user_id, NULL FROM devices"
+        " WHERE user_id = ANY($1::text[])"
     )
-    if await has_table(state, db, "devices"):
-        sql += " UNION ALL SELECT DISTINCT 'd', user_id, NULL FROM devices"
-        sql += " WHERE user_id = ANY($1::text[])"
     records = await db.raw_connection().fetch(sql, user_ids, [*categories, "*"])
     profiles: dict[str, dict[str, Any]] = {}
     prefs: dict[str, dict[str, Preference]] = {}
