@@ -51,6 +51,12 @@ export function backoff(attempt, base = DEFAULTS.backoffBase, max = DEFAULTS.bac
   return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
 }
 
+/** The list of a polling answer (a bare list, or inside items / notifications). */
+async function itemsOf(response) {
+  const body = await response.json();
+  return Array.isArray(body) ? body : body.items || body.notifications || [];
+}
+
 class LiveClient {
   constructor(options) {
     this.opts = { ...DEFAULTS, ...options };
@@ -171,6 +177,23 @@ class LiveClient {
     return url.toString();
   }
 
+  /** A frame from the WebSocket or SSE: the server is alive; "ready" means `kind` works. */
+  receive(data, kind, openState) {
+    this.watchdog();
+    let msg;
+    try { msg = JSON.parse(data); } catch (_) { return; }
+    if (msg.type === "ping") {
+      if (kind === "ws") this.send({ type: "pong" });
+      return;
+    }
+    if (msg.type === "ready") {
+      this.worked.add(kind);
+      this.attempt = 0;
+      this.setState(openState);
+    }
+    this.handle(msg);
+  }
+
   // -------------------------------------------------------------- WebSocket
   openWs() {
     this.setState(this.attempt ? "reconnecting" : "connecting");
@@ -178,18 +201,7 @@ class LiveClient {
     try { ws = new WebSocket(this.wsUrl()); } catch (_) { this.retry(); return; }
     this.ws = ws;
     ws.onopen = () => { this.watchdog(); };
-    ws.onmessage = (ev) => {
-      this.watchdog();
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch (_) { return; }
-      if (msg.type === "ping") { this.send({ type: "pong" }); return; }
-      if (msg.type === "ready") {
-        this.worked.add("ws");
-        this.attempt = 0;
-        this.setState("open");
-      }
-      this.handle(msg);
-    };
+    ws.onmessage = (ev) => this.receive(ev.data, "ws", "open");
     ws.onclose = (ev) => {
       this.ws = null;
       if (FATAL_CLOSE.has(ev.code)) {
@@ -209,18 +221,7 @@ class LiveClient {
     if (this.lastId !== null) url.searchParams.set("last_id", String(this.lastId));
     const es = new EventSource(url.toString(), { withCredentials: true });
     this.es = es;
-    es.onmessage = (ev) => {
-      this.watchdog();
-      let msg;
-      try { msg = JSON.parse(ev.data); } catch (_) { return; }
-      if (msg.type === "ping") return;
-      if (msg.type === "ready") {
-        this.worked.add("sse");
-        this.attempt = 0;
-        this.setState("sse");
-      }
-      this.handle(msg);
-    };
+    es.onmessage = (ev) => this.receive(ev.data, "sse", "sse");
     es.onopen = () => this.watchdog();
     // EventSource retries by itself with Last-Event-ID; we take over to apply backoff
     es.onerror = () => this.retry();
@@ -232,15 +233,10 @@ class LiveClient {
     const poll = async () => {
       if (this.closed || this.transport !== "poll") return;
       try {
-        const url = new URL(this.opts.pollPath, window.location.href);
-        url.searchParams.set("since", String(this.lastNotificationId));
-        url.searchParams.set("limit", "50");
-        const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        const r = await this.fetchSince(50);
         if (r.ok) {
           this.worked.add("poll");
-          const body = await r.json();
-          const items = Array.isArray(body) ? body : body.items || body.notifications || [];
-          for (const n of items) this.handle({ type: "notification.created", notification: n });
+          for (const n of await itemsOf(r)) this.handle({ type: "notification.created", notification: n });
           if (this.state !== "polling") this.setState("polling");
         } else if (r.status === 401 || r.status === 403) {
           this.close();
@@ -254,18 +250,21 @@ class LiveClient {
     poll();
   }
 
+  /** The notifications newer than the last one seen (the polling endpoint). */
+  fetchSince(limit) {
+    const url = new URL(this.opts.pollPath, window.location.href);
+    url.searchParams.set("since", String(this.lastNotificationId));
+    url.searchParams.set("limit", String(limit));
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+  }
+
   /** After a resync: fetch the notifications missed since the last one seen. */
   async catchUp() {
     if (!this.lastNotificationId) return;  // nothing shown yet: the page loads its own list
     try {
-      const url = new URL(this.opts.pollPath, window.location.href);
-      url.searchParams.set("since", String(this.lastNotificationId));
-      url.searchParams.set("limit", "100");
-      const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const r = await this.fetchSince(100);
       if (!r.ok) return;
-      const body = await r.json();
-      const items = Array.isArray(body) ? body : body.items || body.notifications || [];
-      for (const n of items) {
+      for (const n of await itemsOf(r)) {
         if (n.id > this.lastNotificationId) this.handle({ type: "notification.created", notification: n });
       }
     } catch (_) { /* the next resync or reconnect tries again */ }
