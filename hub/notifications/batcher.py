@@ -57,7 +57,7 @@ class _Pending:
 
 
 class SendBatcher:
-    """One per process (``for_state``); ``submit`` returns the send's rows."""
+    """One per process (``service._batcher``); ``submit`` returns the send's rows."""
 
     def __init__(
         self, state: Any, write_one: WriteOne, messages: Messages, max_batch: int = 200

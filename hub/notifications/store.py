@@ -135,27 +135,36 @@ async def insert_notifications(
                 for nid, uid in ids
             ],
         )
-    rows = [
-        {
-            "id": nid,
-            "user_id": uid,
-            "category": category,
-            "title": title,
-            "body": body,
-            "link": link,
-            "data": data_json,
-            "priority": priority,
-            "is_read": False,
-            "read_at": None,
-            "archived": False,
-            "archived_at": None,
-            "clicked_at": None,
-            "created_at": now,
-            "api_key_id": api_key_id,
-        }
-        for nid, uid in ids
-    ]
-    return rows
+    shared = _new_values(category, title, body, link, data_json, priority, api_key_id, now)
+    return [{"id": nid, "user_id": uid, **shared} for nid, uid in ids]
+
+
+def _new_values(
+    category: str,
+    title: str,
+    body: str,
+    link: str | None,
+    data_json: str | None,
+    priority: str,
+    api_key_id: str | None,
+    now: int,
+) -> dict[str, Any]:
+    """A new row's columns but id and user_id (the same for every recipient of a send)."""
+    return {
+        "category": category,
+        "title": title,
+        "body": body,
+        "link": link,
+        "data": data_json,
+        "priority": priority,
+        "is_read": False,
+        "read_at": None,
+        "archived": False,
+        "archived_at": None,
+        "clicked_at": None,
+        "created_at": now,
+        "api_key_id": api_key_id,
+    }
 
 
 @dataclass(frozen=True)
@@ -206,28 +215,13 @@ async def insert_batch(db: Database, drafts: list[Draft]) -> list[list[dict[str,
             ids += await _insert_batch_sqlite(db, columns, now)
     if [u for _, u in ids] != [u for _, u in flat]:
         raise RuntimeError("batch insert returned rows out of order")
+    shared = [
+        _new_values(d.category, d.title, d.body, d.link, data, d.priority, d.api_key_id, now)
+        for d, data in zip(drafts, datas, strict=True)
+    ]
     out: list[list[dict[str, Any]]] = [[] for _ in drafts]
     for (n, _), (nid, uid) in zip(flat, ids, strict=True):
-        d = drafts[n]
-        out[n].append(
-            {
-                "id": nid,
-                "user_id": uid,
-                "category": d.category,
-                "title": d.title,
-                "body": d.body,
-                "link": d.link,
-                "data": datas[n],
-                "priority": d.priority,
-                "is_read": False,
-                "read_at": None,
-                "archived": False,
-                "archived_at": None,
-                "clicked_at": None,
-                "created_at": now,
-                "api_key_id": d.api_key_id,
-            }
-        )
+        out[n].append({"id": nid, "user_id": uid, **shared[n]})
     return out
 
 
