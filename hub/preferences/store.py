@@ -45,13 +45,15 @@ async def user_rows(db: Database, user_id: str) -> dict[str, dict[str, Any]]:
 
 
 async def many_users(
-    db: Database, user_ids: list[str], category: str | list[str]
+    db: Database, user_ids: list[str], categories: list[str]
 ) -> dict[str, dict[str, Preference]]:
-    """For each user with rows: their preferences for `category` (or each of a list)
-    and '*'. The planner's SQLite path; on Postgres it asks planner._lookups_pg."""
+    """For each user with rows: their preferences for each of `categories` and '*'.
+
+    The planner's SQLite path; on Postgres it asks planner._lookups_pg instead.
+    """
     if not user_ids:
         return {}
-    categories = sorted({*([category] if isinstance(category, str) else category), "*"})
+    categories = sorted({*categories, "*"})
     cols = f"user_id, {PREF_COLUMNS}"
     rows = []
     cat_params = {f"c{n}": v for n, v in enumerate(categories)}
