@@ -8,9 +8,25 @@ from typing import Any
 import httpx
 import pytest
 
+from hub.activity import store
+from hub.activity.models import ActivityIn
 from tests.conftest import Hub
 
 Post = Callable[..., Awaitable[httpx.Response]]
+
+
+async def seed(hub: Hub, user_id: str, created_at: int, **fields: Any) -> int:
+    """Insert one activity directly (a payment unless `fields` say otherwise); its id."""
+    values: dict[str, Any] = {
+        "user_id": user_id,
+        "activity_type": "payment",
+        "action": "completed",
+        "title": "Paid",
+    }
+    values.update(fields)
+    async with hub.db.transaction():
+        (row,) = await store.insert(hub.db, [ActivityIn(**values)], None, created_at)
+    return int(row["id"])
 
 
 class RecordingFanout:

@@ -7,26 +7,12 @@ from typing import Any
 
 import pytest
 
-from hub.activity import store
-from hub.activity.models import ActivityIn
 from hub.db import iso_to_ms, ms_to_iso, now_ms
 from tests.conftest import Hub
+from tests.hub.activity.conftest import seed
 
 DAY = 24 * 3600 * 1000
 Make = Callable[..., dict[str, Any]]
-
-
-async def seed(hub: Hub, user_id: str, created_at: int, **fields: Any) -> int:
-    values: dict[str, Any] = {
-        "user_id": user_id,
-        "activity_type": "payment",
-        "action": "completed",
-        "title": "Paid",
-    }
-    values.update(fields)
-    async with hub.db.transaction():
-        (row,) = await store.insert(hub.db, [ActivityIn(**values)], None, created_at)
-    return int(row["id"])
 
 
 async def feed(hub: Hub, user: str = "alice", **params: Any) -> dict[str, Any]:

@@ -7,27 +7,13 @@ import io
 import json
 from typing import Any
 
-from hub.activity import store
 from hub.activity.export import csv_safe
-from hub.activity.models import ActivityIn
 from hub.activity.summary import summarize
 from hub.db import now_ms
 from tests.conftest import Hub
+from tests.hub.activity.conftest import seed
 
 DAY = 24 * 3600 * 1000
-
-
-async def seed(hub: Hub, user_id: str, created_at: int, **fields: Any) -> int:
-    values: dict[str, Any] = {
-        "user_id": user_id,
-        "activity_type": "payment",
-        "action": "completed",
-        "title": "Paid",
-    }
-    values.update(fields)
-    async with hub.db.transaction():
-        (row,) = await store.insert(hub.db, [ActivityIn(**values)], None, created_at)
-    return int(row["id"])
 
 
 async def test_summary_counts_by_type_and_status_over_windows(hub: Hub) -> None:
