@@ -101,10 +101,10 @@ class Ingester:
         sink: Sink,
         settings: Settings,
         state: Any = None,
-        prepare: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
-        self.prepare = prepare  # e.g. apply the schema before the first batch
+        # set by analytics.component.build: apply the schema before the first batch
+        self.prepare: Callable[[], Awaitable[None]] | None = None
         self.sink = sink
         self.batch_size = max(1, settings.ingest_batch_size)
         self.interval = settings.ingest_interval
