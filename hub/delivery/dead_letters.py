@@ -82,9 +82,9 @@ async def retry(db: Database, delivery_id: int, now: int) -> dict[str, Any] | No
                 "DELETE FROM email_suppressions WHERE address = :a",
                 {"a": row["address"].lower()},
             )
-        await db.execute(
+        updated = await db.fetch_one(
             "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = :now,"
-            " updated_at = :now WHERE id = :id",
+            f" updated_at = :now WHERE id = :id RETURNING {ROW_COLUMNS}",
             {"id": delivery_id, "now": now},
         )
         if row["notification_id"] is None:
@@ -94,6 +94,4 @@ async def retry(db: Database, delivery_id: int, now: int) -> dict[str, Any] | No
                 " WHERE digest_delivery_id = :id",
                 {"id": delivery_id, "now": now},
             )
-    return await db.fetch_one(
-        f"SELECT {ROW_COLUMNS} FROM deliveries WHERE id = :id", {"id": delivery_id}
-    )
+    return updated
