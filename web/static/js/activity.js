@@ -1,6 +1,6 @@
 // The activity feed: summary cards, filters, search, pages, detail, export, live arrivals.
 import { api, itemsOf } from "./api.js";
-import { h, $, $$, clear, debounce, showStatus, announce, timeEl } from "./dom.js";
+import { h, $, $$, clear, debounce, showStatus, announce, timeEl, clearFieldErrors } from "./dom.js";
 import { moveFocus } from "./shell.js";
 
 const PAGE = 20;
@@ -21,11 +21,6 @@ function filters() {
   const q = search.value.trim();
   if (q) f.q = q;
   return f;
-}
-
-function clearErrors() {
-  for (const el of $$(".field-error", form)) el.textContent = "";
-  for (const el of $$('[aria-invalid="true"]', form)) el.removeAttribute("aria-invalid");
 }
 
 function showFieldErrors(fields) {
@@ -52,7 +47,7 @@ function item(a) {
 
 async function load(skip = 0) {
   const gen = ++state.gen;
-  clearErrors();
+  clearFieldErrors(form);
   list.dataset.state = "loading";
   showStatus(statusEl, "Loading…");
   try {

@@ -1,7 +1,7 @@
 // Analyst dashboards: KPI cards and plotly charts built server-side
 // (GET /api/dashboards/data), filters, live mode, PNG and CSV downloads.
 import { api } from "./api.js";
-import { h, $, $$, clear, showStatus, announce, download, toCsv } from "./dom.js";
+import { h, $, clear, showStatus, announce, download, toCsv, clearFieldErrors } from "./dom.js";
 import { connectLive } from "./shell.js";
 import { plotly } from "./plotly_loader.js";
 
@@ -40,15 +40,10 @@ function query() {
   return q;
 }
 
-function clearErrors() {
-  for (const el of $$(".field-error", form)) el.textContent = "";
-  for (const el of $$('[aria-invalid="true"]', form)) el.removeAttribute("aria-invalid");
-}
-
 async function load({ quiet = false } = {}) {
   const gen = ++state.gen;
   state.lastLoad = Date.now();
-  clearErrors();
+  clearFieldErrors(form);
   if (!quiet) showStatus(statusEl, "Loading…");
   $("#charts").setAttribute("aria-busy", "true");
   let data;

@@ -36,6 +36,12 @@ export function clear(el) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+/** Empty the field errors under `root` and unmark its invalid controls. */
+export function clearFieldErrors(root = document) {
+  for (const el of $$(".field-error", root)) el.textContent = "";
+  for (const el of $$('[aria-invalid="true"]', root)) el.removeAttribute("aria-invalid");
+}
+
 /** "3 minutes ago" style time, with the exact time kept for a title/datetime. */
 export function timeAgo(iso, now = Date.now()) {
   if (!iso) return "";

@@ -1,7 +1,7 @@
 // Preferences: per-category switches, channels, frequency and quiet hours;
 // time zone, email opt-out, ready-made sets, and the user's push devices.
 import { api, itemsOf } from "./api.js";
-import { h, $, $$, clear, showStatus, announce, confirmDialog, timeEl } from "./dom.js";
+import { h, $, $$, clear, showStatus, announce, confirmDialog, timeEl, clearFieldErrors } from "./dom.js";
 
 const PREFS = "/api/notifications/preferences";
 const EMAIL = "/api/notifications/email/preferences";
@@ -71,11 +71,6 @@ function readCard(section) {
   };
 }
 
-function clearErrors() {
-  for (const el of $$(".field-error")) el.textContent = "";
-  for (const el of $$('[aria-invalid="true"]')) el.removeAttribute("aria-invalid");
-}
-
 /** Put each field error from the API next to the control it names. */
 function showFieldErrors(fields, sections) {
   let placed = 0;
@@ -116,7 +111,7 @@ async function load() {
 
 form.addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  clearErrors();
+  clearFieldErrors();
   const sections = $$(".pref-card", cards);
   const body = { preferences: sections.map(readCard) };
   const tz = $("#timezone").value.trim();
@@ -139,7 +134,7 @@ form.addEventListener("submit", async (ev) => {
 
 $("#reset").addEventListener("click", async () => {
   if (!(await confirmDialog("Reset every category to the hub's defaults?", "Reset"))) return;
-  clearErrors();
+  clearFieldErrors();
   try {
     const data = await api(`${PREFS}/reset`, { method: "POST" });
     const prefs = itemsOf(data).length ? itemsOf(data) : (data && data.preferences);
