@@ -21,7 +21,7 @@ less per query. ``build(..., sets=...)`` answers several GROUP BYs in one scan
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from analytics.sink import Sink
@@ -369,10 +369,6 @@ def merge_latency(
     return [{**r, **empty, **found.get(tuple(r[k] for k in keys), {})} for r in rows]
 
 
-def _delivered(f: Filters) -> Filters:
-    return Filters(f.start_ms, f.end_ms, f.category, f.channel, ("delivered",))
-
-
 async def _counts_with_latency(
     sink: Sink, keys: list[Key], f: Filters, source: str
 ) -> tuple[Plan, list[dict[str, Any]]]:
@@ -383,7 +379,13 @@ async def _counts_with_latency(
     if f.events and "delivered" not in f.events:
         return plan, merge_latency(rows, [], [])
     lat = await run(
-        sink, build([*keys, KEY_EVENT], ["latency_count", "latency"], _delivered(f), source)
+        sink,
+        build(
+            [*keys, KEY_EVENT],
+            ["latency_count", "latency"],
+            replace(f, events=("delivered",)),
+            source,
+        ),
     )
     return plan, merge_latency(rows, lat, [*(k.name for k in keys), "event"])
 
@@ -468,7 +470,7 @@ def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
-    f = Filters(f.start_ms, f.end_ms, f.category, f.channel, FUNNEL)
+    f = replace(f, events=FUNNEL)
     if source == "auto":
         # Distinct ids do not roll up: merging per-period bitmaps of millions of
         # notification ids cost as much CPU as the raw scan at 10M events (measured).
@@ -498,7 +500,7 @@ def shape_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def latency(
     sink: Sink, f: Filters, event: str = "delivered", source: str = "auto"
 ) -> dict[str, Any]:
-    f = Filters(f.start_ms, f.end_ms, f.category, f.channel, (event,))
+    f = replace(f, events=(event,))
     plan = build([KEY_CHANNEL], ["latency_sum", "latency_count", "latency"], f, source)
     return {
         **window(f, plan.source),
@@ -519,7 +521,7 @@ def shape_heatmap(rows: list[dict[str, Any]]) -> list[list[int]]:
 async def heatmap(
     sink: Sink, f: Filters, events: tuple[str, ...] = ("read", "clicked"), source: str = "auto"
 ) -> dict[str, Any]:
-    f = Filters(f.start_ms, f.end_ms, f.category, f.channel, events)
+    f = replace(f, events=events)
     plan = build([KEY_HOUR_OF_WEEK], ["events"], f, source)
     return {
         **window(f, plan.source),
