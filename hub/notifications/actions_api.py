@@ -6,6 +6,9 @@ that are not the caller's and report how many changed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -18,8 +21,15 @@ from hub.notifications.models import check_link, to_json
 
 CENTER_PAGE = "/notifications"
 
+# service.mark_read, delete, archive, unarchive: (state, user_id, ids) -> ids changed
+Change = Callable[[Any, str, list[int]], Awaitable[list[int]]]
 
-def _changed(ids: list[int]) -> JSONResponse:
+
+async def _on_ids(request: Request, change: Change) -> JSONResponse:
+    """Apply `change` to the caller's notifications named in the body's {ids}."""
+    user_id = await signed_in(request)
+    body = await parse_body(request, IdsIn)
+    ids = await change(request.app.state, user_id, body.ids)
     return JSONResponse({"changed": len(ids), "ids": ids})
 
 
@@ -63,9 +73,7 @@ async def bulk_read(request: Request) -> Response:
       200: {description: "{changed, ids}: the ids that changed"}
       422: {description: ids missing or not a list of positive integers}
     """
-    user_id = await signed_in(request)
-    body = await parse_body(request, IdsIn)
-    return _changed(await service.mark_read(request.app.state, user_id, body.ids))
+    return await _on_ids(request, service.mark_read)
 
 
 async def delete_one(request: Request) -> Response:
@@ -106,9 +114,7 @@ async def bulk_delete(request: Request) -> Response:
       200: {description: "{changed, ids}: the ids deleted"}
       422: {description: ids missing or not a list of positive integers}
     """
-    user_id = await signed_in(request)
-    body = await parse_body(request, IdsIn)
-    return _changed(await service.delete(request.app.state, user_id, body.ids))
+    return await _on_ids(request, service.delete)
 
 
 async def archive(request: Request) -> Response:
@@ -120,9 +126,7 @@ async def archive(request: Request) -> Response:
       200: {description: "{changed, ids}"}
       422: {description: ids missing or not a list of positive integers}
     """
-    user_id = await signed_in(request)
-    body = await parse_body(request, IdsIn)
-    return _changed(await service.archive(request.app.state, user_id, body.ids))
+    return await _on_ids(request, service.archive)
 
 
 async def unarchive(request: Request) -> Response:
@@ -134,9 +138,7 @@ async def unarchive(request: Request) -> Response:
       200: {description: "{changed, ids}"}
       422: {description: ids missing or not a list of positive integers}
     """
-    user_id = await signed_in(request)
-    body = await parse_body(request, IdsIn)
-    return _changed(await service.unarchive(request.app.state, user_id, body.ids))
+    return await _on_ids(request, service.unarchive)
 
 
 def redirect_target(link: str | None) -> str:
