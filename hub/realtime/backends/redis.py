@@ -119,8 +119,10 @@ class RedisBackend:
         return int(current), [e.decode() for e in entries]
 
     async def write_stats(self, proc_id: str, stats: dict[str, Any]) -> None:
-        await self.client.hset(self._stats_key, proc_id, json.dumps({**stats, "at": time.time()}))
-        await self.client.expire(self._stats_key, int(STATS_MAX_AGE_S * 4))
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hset(self._stats_key, proc_id, json.dumps({**stats, "at": time.time()}))
+            pipe.expire(self._stats_key, int(STATS_MAX_AGE_S * 4))
+            await pipe.execute()
 
     async def read_stats(self) -> list[dict[str, Any]]:
         raw = await self.client.hgetall(self._stats_key)
