@@ -16,7 +16,6 @@ MAX_BATCH = 1000
 MAX_TYPES_IN_FILTER = 20
 MAX_METADATA_BYTES = 16 * 1024
 BUILTIN_TYPES = ("verification", "payment", "login", "settings", "api_key")
-ACTIONS = ("created", "completed", "failed", "updated", "deleted")
 STATUSES = ("completed", "pending", "failed")
 # producer-defined types share the built-ins' alphabet so they stay safe in URLs and CSV
 TYPE_RE = re.compile(r"^[a-z0-9_.-]{1,50}$")

@@ -14,8 +14,6 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from hub.errors import Invalid
 
-SORTS = ("newest", "oldest", "unread_first")
-
 
 @dataclass(frozen=True)
 class Cursor:
