@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.templating import Jinja2Templates
 
 from hub.auth import SESSION_COOKIE, read_session
+from hub.web import templates
 
 TRANSPORTS = ("ws", "sse", "poll")
-TEMPLATES = Jinja2Templates(
-    directory=str(Path(__file__).resolve().parents[2] / "web" / "templates")
-)
 
 
 async def live_page(request: Request) -> Response:
@@ -37,7 +32,7 @@ async def live_page(request: Request) -> Response:
     # ?transports=sse,poll forces the fallbacks (to try them, or behind a hostile proxy)
     wanted = request.query_params.get("transports", "")
     transports = ",".join(t for t in wanted.split(",") if t in TRANSPORTS)
-    return TEMPLATES.TemplateResponse(
+    return templates.TemplateResponse(
         request,
         "live.html",
         {
