@@ -11,6 +11,7 @@ import pytest
 from hub.activity import store
 from hub.activity.models import ActivityIn
 from tests.conftest import Hub
+from tests.hub.notifications.conftest import Recorder
 
 Post = Callable[..., Awaitable[httpx.Response]]
 
@@ -27,16 +28,6 @@ async def seed(hub: Hub, user_id: str, created_at: int, **fields: Any) -> int:
     async with hub.db.transaction():
         (row,) = await store.insert(hub.db, [ActivityIn(**values)], None, created_at)
     return int(row["id"])
-
-
-class RecordingFanout:
-    """Stands in for the fan-out backend on app.state: keeps what would go live."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, dict[str, Any]]] = []
-
-    async def publish_many(self, messages: list[tuple[str, dict[str, Any]]]) -> None:
-        self.messages.extend(messages)
 
 
 @pytest.fixture
@@ -71,10 +62,10 @@ def make() -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
-def fanout(hub: Hub) -> Iterator[RecordingFanout]:
+def fanout(hub: Hub) -> Iterator[Recorder]:
     """Puts a recorder in place of the app's fan-out for this test, then restores it."""
     original = getattr(hub.state, "fanout", None)
-    recorder = RecordingFanout()
+    recorder = Recorder()
     hub.state.fanout = recorder
     yield recorder
     hub.state.fanout = original
