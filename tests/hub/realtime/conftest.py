@@ -45,13 +45,19 @@ class Live:
         return self.hub.app.state.fanout
 
     async def ws(
-        self, user: str | None = None, path: str = "/ws/notifications", **params: Any
+        self,
+        user: str | None = None,
+        path: str = "/ws/notifications",
+        headers: dict[str, str] | None = None,
+        **params: Any,
     ) -> Any:
         if user is not None:
             params.setdefault("token", self.hub.token(user))
         query = "&".join(f"{k}={v}" for k, v in params.items())
         url = f"ws://127.0.0.1:{self.port}{path}" + (f"?{query}" if query else "")
-        ws = await websockets.connect(url, open_timeout=5, ping_interval=None, close_timeout=1)
+        ws = await websockets.connect(
+            url, additional_headers=headers, open_timeout=5, ping_interval=None, close_timeout=1
+        )
         self.sockets.append(ws)
         return ws
 

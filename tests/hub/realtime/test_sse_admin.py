@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.hub.realtime.conftest import Live, next_of, nothing_more
 
@@ -116,15 +117,7 @@ async def test_broadcast_to_everyone_a_user_or_admins(sqlite_live: Live) -> None
     admin = await live.hub.key("admin")
     alice, _ = await live.ws_ready("alice")
     bob, _ = await live.ws_ready("bob")
-    _, key = admin["Authorization"].split(" ")
-    import websockets
-
-    watcher = await websockets.connect(
-        f"ws://127.0.0.1:{live.port}/ws/notifications",
-        additional_headers={"Authorization": f"Bearer {key}"},
-        ping_interval=None,
-    )
-    live.sockets.append(watcher)
+    watcher = await live.ws(headers=admin)
     ready = await next_of(watcher, "ready")
     assert ready["channels"] == ["admin:live", "broadcast"] and ready["user_id"] is None
 
@@ -146,21 +139,9 @@ async def test_broadcast_to_everyone_a_user_or_admins(sqlite_live: Live) -> None
     await nothing_more(alice)
 
     # an analyst's key follows admin:live too (the dashboards' live mode); a producer's not
-    _, analyst_key = (await live.hub.key("analytics"))["Authorization"].split(" ")
-    analyst = await websockets.connect(
-        f"ws://127.0.0.1:{live.port}/ws/notifications",
-        additional_headers={"Authorization": f"Bearer {analyst_key}"},
-        ping_interval=None,
-    )
-    live.sockets.append(analyst)
+    analyst = await live.ws(headers=await live.hub.key("analytics"))
     assert (await next_of(analyst, "ready"))["channels"] == ["admin:live", "broadcast"]
-    _, producer_key = (await live.hub.key("notify"))["Authorization"].split(" ")
-    producer = await websockets.connect(
-        f"ws://127.0.0.1:{live.port}/ws/notifications",
-        additional_headers={"Authorization": f"Bearer {producer_key}"},
-        ping_interval=None,
-    )
-    live.sockets.append(producer)
+    producer = await live.ws(headers=await live.hub.key("notify"))
     with pytest.raises(websockets.ConnectionClosed) as closed:
         await producer.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
