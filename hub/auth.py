@@ -44,6 +44,11 @@ class Principal:
         return scope in self.scopes or "admin" in self.scopes
 
     @property
+    def is_user(self) -> bool:
+        """An end user (token or user session), not an API key or a key session."""
+        return self.kind == "user" and bool(self.user_id)
+
+    @property
     def is_admin(self) -> bool:
         return "admin" in self.scopes
 
@@ -281,12 +286,19 @@ async def authenticate(conn: HTTPConnection) -> Principal:
 async def require_user(request: Request) -> Principal:
     """An end user (token or session); API keys cannot act as users."""
     principal = await authenticate(request)
-    if principal.kind != "user" or not principal.user_id:
+    if not principal.is_user:
         raise Forbidden(
             "this endpoint is for end users (user token or session)", code="user_required"
         )
     check_csrf(request, principal)
     return principal
+
+
+async def require_user_id(request: Request) -> str:
+    """The signed-in end user's id (401/403 otherwise; CSRF checked for cookie sessions)."""
+    user_id = (await require_user(request)).user_id
+    assert user_id is not None  # require_user guarantees it
+    return user_id
 
 
 async def require_scope(request: Request, *scopes: str) -> Principal:

@@ -40,7 +40,7 @@ METHOD_LABELS = {
 
 def is_end_user(principal: Principal | None) -> bool:
     """A signed-in end user (not an API key or a session made from one)."""
-    return bool(principal and principal.kind == "user" and principal.user_id)
+    return principal is not None and principal.is_user
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,9 @@ from hub.activity.models import (
     to_json,
 )
 from hub.activity.summary import DAY_MS, since, summarize
-from hub.auth import require_scope
+from hub.auth import require_scope, require_user_id
 from hub.db import iso_to_ms, ms_to_iso, now_ms
 from hub.errors import Invalid, NotFound, from_pydantic, parse_body, parse_json, parse_query
-from hub.notifications.center_api import signed_in
 
 MAX_TERMS = store.MAX_TERMS
 FULL_LIST_MAX = 100  # a larger batch's answer lists ids only, as for notifications
@@ -152,7 +151,7 @@ async def list_activities(request: Request) -> JSONResponse:
       200: {description: "{items, total, next_cursor, limit, skip}"}
       422: {description: invalid filter, named in error.fields}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     query = parse_query(request, ListQuery)
     return await _page(request, where_for(user_id, query), query)
 
@@ -166,7 +165,7 @@ async def get_activity(request: Request) -> JSONResponse:
       200: {description: the activity}
       404: {description: no such activity for this user}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     raw_id = request.path_params["activity_id"]
     if not raw_id.isdigit() or len(raw_id) > 18:
         raise NotFound("activity not found")
@@ -185,7 +184,7 @@ async def resource_activities(request: Request) -> JSONResponse:
       200: {description: "{items, total, next_cursor, limit, skip}"}
       422: {description: invalid resource type or filter}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     query = parse_query(request, ListQuery)
     rtype = request.path_params["resource_type"]
     rid = request.path_params["resource_id"]
@@ -212,7 +211,7 @@ async def summary_overview(request: Request) -> JSONResponse:
     responses:
       200: {description: "{all_time, last_7_days, last_30_days: {total, by_type, by_status}}"}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     now = now_ms()
     start = since(now)
     groups = await store.counts(
@@ -240,7 +239,7 @@ async def export_activities(request: Request) -> StreamingResponse:
       200: {description: a JSON array or a CSV file with a header row}
       422: {description: invalid format or filter (e.g. filters.status)}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     body = await parse_body(request, ExportIn)
     where = where_for(user_id, body.filters, prefix="filters.")
     rows = store.iterate(request.app.state.db, where)

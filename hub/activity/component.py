@@ -20,7 +20,7 @@ log = logging.getLogger("hub.activity")
 
 
 async def on_login(request: Request, principal: Principal) -> None:
-    if principal.kind != "user" or not principal.user_id:
+    if not principal.is_user or principal.user_id is None:
         return
     method = "link" if request.url.path == "/login" else "token"
     try:

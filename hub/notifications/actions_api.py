@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from hub.auth import require_user_id
 from hub.errors import NotFound, Unauthorized, parse_body
 from hub.notifications import service, store
-from hub.notifications.center_api import path_id, signed_in
+from hub.notifications.center_api import path_id
 from hub.notifications.filters import IdsIn
 from hub.notifications.models import check_link, to_json
 
@@ -27,7 +28,7 @@ Change = Callable[[Any, str, list[int]], Awaitable[list[int]]]
 
 async def _on_ids(request: Request, change: Change) -> JSONResponse:
     """Apply `change` to the caller's notifications named in the body's {ids}."""
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     body = await parse_body(request, IdsIn)
     ids = await change(request.app.state, user_id, body.ids)
     return JSONResponse({"changed": len(ids), "ids": ids})
@@ -42,7 +43,7 @@ async def read_one(request: Request) -> Response:
       200: {description: "{notification}; already read is fine"}
       404: {description: no such notification of this user}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     nid = path_id(request)
     await service.mark_read(request.app.state, user_id, [nid])
     row = await store.get_for_user(request.app.state.db, user_id, nid)
@@ -59,7 +60,7 @@ async def read_all(request: Request) -> Response:
     responses:
       200: {description: "{changed}"}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     ids = await service.mark_read(request.app.state, user_id, None)
     return JSONResponse({"changed": len(ids)})
 
@@ -85,7 +86,7 @@ async def delete_one(request: Request) -> Response:
       200: {description: "{deleted: 1}"}
       404: {description: no such notification of this user}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     ids = await service.delete(request.app.state, user_id, [path_id(request)])
     if not ids:
         raise NotFound("no such notification")
@@ -100,7 +101,7 @@ async def delete_all(request: Request) -> Response:
     responses:
       200: {description: "{deleted}"}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     ids = await service.delete(request.app.state, user_id, None)
     return JSONResponse({"deleted": len(ids)})
 
@@ -167,7 +168,7 @@ async def click(request: Request) -> Response:
     """
     nid = path_id(request)
     try:
-        user_id = await signed_in(request)
+        user_id = await require_user_id(request)
     except Unauthorized:
         if "text/html" not in request.headers.get("accept", ""):
             raise

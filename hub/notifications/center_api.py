@@ -7,18 +7,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
-from hub.auth import require_user
+from hub.auth import require_user_id
 from hub.errors import NotFound, parse_body, parse_query
 from hub.notifications import center, cursor, export, filters, search, service
 from hub.notifications.filters import MAX_ID
 from hub.notifications.models import to_json
-
-
-async def signed_in(request: Request) -> str:
-    """The caller's user id (401/403 otherwise; CSRF checked for cookie sessions)."""
-    user_id = (await require_user(request)).user_id
-    assert user_id is not None  # require_user guarantees it
-    return user_id
 
 
 def path_id(request: Request) -> int:
@@ -47,7 +40,7 @@ async def list_center(request: Request) -> Response:
       200: {description: "{items, total, next_cursor}"}
       422: {description: invalid filter, limit or cursor}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     q = parse_query(request, filters.CenterQuery)
     secret = request.app.state.settings.secret_key
     after = cursor.decode(secret, q.cursor, q.sort) if q.cursor else None
@@ -76,7 +69,7 @@ async def list_categories(request: Request) -> Response:
     responses:
       200: {description: "{categories: [{category, total, unread}]}"}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     f = parse_query(request, filters.FilterQuery)
     rows = await center.categories(request.app.state.db, user_id, f.archived)
     return JSONResponse({"categories": rows})
@@ -90,7 +83,7 @@ async def get_unread_count(request: Request) -> Response:
     responses:
       200: {description: "{count}"}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     return JSONResponse({"count": await service.unread_count(request.app.state, user_id)})
 
 
@@ -107,7 +100,7 @@ async def search_notifications(request: Request) -> Response:
       200: {description: "{items (each with rank), total}"}
       422: {description: no searchable word in query, or a bad filter}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     if request.method == "POST":
         q = await parse_body(request, filters.SearchQuery)
     else:
@@ -132,7 +125,7 @@ async def export_notifications(request: Request) -> Response:
     responses:
       200: {description: the file}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     q = parse_query(request, filters.ExportQuery)
     rows = center.export_rows(request.app.state.db, user_id, q)
     if q.format == "json":
@@ -160,7 +153,7 @@ async def poll(request: Request) -> Response:
     responses:
       200: {description: "{items, since}: pass since back on the next poll"}
     """
-    user_id = await signed_in(request)
+    user_id = await require_user_id(request)
     q = parse_query(request, filters.PollQuery)
     rows = await center.since(request.app.state.db, user_id, q.since, q.limit)
     return JSONResponse(
