@@ -1,6 +1,6 @@
 // The activity feed: summary cards, filters, search, pages, detail, export, live arrivals.
 import { api, itemsOf } from "./api.js";
-import { h, $, $$, clear, debounce, showStatus, announce, timeEl, clearFieldErrors } from "./dom.js";
+import { h, $, $$, clear, debounce, showStatus, announce, timeEl, clearFieldErrors, markFieldErrors } from "./dom.js";
 import { moveFocus } from "./shell.js";
 
 const PAGE = 20;
@@ -24,12 +24,7 @@ function filters() {
 }
 
 function showFieldErrors(fields) {
-  for (const [name, message] of Object.entries(fields || {})) {
-    const key = name.replace(/^filters\./, "");
-    const target = $(`#f-${key}-error`);
-    if (target) target.textContent = message;
-    form.querySelector(`[name="${key}"]`)?.setAttribute("aria-invalid", "true");
-  }
+  markFieldErrors(form, fields, "f", (name) => name.replace(/^filters\./, ""));
 }
 
 function item(a) {

@@ -1,7 +1,7 @@
 // Analyst dashboards: KPI cards and plotly charts built server-side
 // (GET /api/dashboards/data), filters, live mode, PNG and CSV downloads.
 import { api } from "./api.js";
-import { h, $, clear, showStatus, announce, download, toCsv, clearFieldErrors } from "./dom.js";
+import { h, $, clear, showStatus, announce, download, toCsv, clearFieldErrors, markFieldErrors } from "./dom.js";
 import { connectLive } from "./shell.js";
 import { plotly } from "./plotly_loader.js";
 
@@ -54,13 +54,7 @@ async function load({ quiet = false } = {}) {
   } catch (err) {
     if (gen !== state.gen) return;
     $("#charts").setAttribute("aria-busy", "false");
-    if (err.status === 422) {
-      for (const [name, message] of Object.entries(err.fields || {})) {
-        const target = $(`#d-${name}-error`);
-        if (target) target.textContent = message;
-        form.querySelector(`[name="${name}"]`)?.setAttribute("aria-invalid", "true");
-      }
-    }
+    if (err.status === 422) markFieldErrors(form, err.fields, "d");
     showStatus(statusEl, `Could not load the dashboards: ${err.message}`, "error");
     return;
   }

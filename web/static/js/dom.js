@@ -36,6 +36,16 @@ export function clear(el) {
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
 
+/** Show each API field error in `#<idPrefix>-<field>-error` and mark `form`'s control. */
+export function markFieldErrors(form, fields, idPrefix, fieldOf = (name) => name) {
+  for (const [name, message] of Object.entries(fields || {})) {
+    const field = fieldOf(name);
+    const target = $(`#${idPrefix}-${field}-error`);
+    if (target) target.textContent = message;
+    form.querySelector(`[name="${field}"]`)?.setAttribute("aria-invalid", "true");
+  }
+}
+
 /** Empty the field errors under `root` and unmark its invalid controls. */
 export function clearFieldErrors(root = document) {
   for (const el of $$(".field-error", root)) el.textContent = "";
