@@ -27,7 +27,7 @@ async def live_page(request: Request) -> Response:
     principal = (
         read_session(settings.secret_key, cookie, settings.token_max_age) if cookie else None
     )
-    if principal is None or principal.kind != "user" or not principal.user_id:
+    if principal is None or not principal.is_user:
         return RedirectResponse("/login", status_code=303)
     # ?transports=sse,poll forces the fallbacks (to try them, or behind a hostile proxy)
     wanted = request.query_params.get("transports", "")

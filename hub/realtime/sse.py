@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from starlette.requests import Request
 from starlette.responses import StreamingResponse
 
-from hub.auth import Principal, check_user_token, require_user
+from hub.auth import require_user, user_principal
 from hub.errors import Invalid, Unavailable
 from hub.realtime import wire
 from hub.realtime.conn import SseConn
@@ -37,9 +37,7 @@ async def stream(request: Request) -> StreamingResponse:
     state = request.app.state
     token = request.query_params.get("token")
     if token:
-        principal = Principal(
-            kind="user", user_id=check_user_token(state.settings.secret_key, token)
-        )
+        principal = user_principal(state.settings.secret_key, token)
     else:
         principal = await require_user(request)
     raw_last = request.headers.get("last-event-id") or request.query_params.get("last_id")
