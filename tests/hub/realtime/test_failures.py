@@ -8,11 +8,11 @@ import pytest
 
 from hub.realtime.fanout import Fanout
 from tests.conftest import make_settings
-from tests.hub.realtime.conftest import redis_or_skip
 
 
-async def test_publish_and_status_survive_a_lost_redis(sqlite_url: str, tmp_path: Path) -> None:
-    redis_url = await redis_or_skip()
+async def test_publish_and_status_survive_a_lost_redis(
+    sqlite_url: str, tmp_path: Path, redis_url: str
+) -> None:
     fanout = Fanout(make_settings(sqlite_url, tmp_path, broadcast_url=redis_url))
     await fanout.start()
     try:
@@ -33,12 +33,11 @@ async def test_publish_and_status_survive_a_lost_redis(sqlite_url: str, tmp_path
 
 
 async def test_a_worker_process_can_publish_to_serving_processes(
-    sqlite_url: str, tmp_path: Path
+    sqlite_url: str, tmp_path: Path, redis_url: str
 ) -> None:
     from hub.realtime import component
     from tests.hub.realtime.conftest import next_of, serve
 
-    redis_url = await redis_or_skip()
     settings = make_settings(sqlite_url, tmp_path, broadcast_url=redis_url)
     assert await component.start_publisher(settings.with_(broadcast_url="memory://")) is None
     async with serve(settings) as live:
@@ -53,14 +52,13 @@ async def test_a_worker_process_can_publish_to_serving_processes(
 
 
 async def test_a_dead_subscription_is_replaced_and_sockets_refilled(
-    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, redis_url: str
 ) -> None:
     import asyncio
 
     from hub.realtime import fanout as fanout_module
     from tests.hub.realtime.conftest import next_of, serve
 
-    redis_url = await redis_or_skip()
     monkeypatch.setattr(fanout_module, "REPORT_EVERY_S", 0.05)
     settings = make_settings(sqlite_url, tmp_path, broadcast_url=redis_url)
     async with serve(settings) as live:

@@ -23,7 +23,6 @@ from tests.hub.realtime.conftest import (
     hub_env,
     next_of,
     nothing_more,
-    redis_or_skip,
 )
 
 
@@ -39,9 +38,8 @@ async def _connect(proc: HubProcess, user: str, **params: object) -> websockets.
 
 
 async def test_two_processes_on_redis_act_as_one(
-    pg_database: str, tmp_path: Path, hub_processes: list[HubProcess]
+    pg_database: str, tmp_path: Path, hub_processes: list[HubProcess], redis_url: str
 ) -> None:
-    redis_url = await redis_or_skip()
     from tests.conftest import truncate_all
 
     await truncate_all(pg_database)
@@ -125,10 +123,9 @@ async def test_two_processes_on_redis_act_as_one(
 
 
 async def test_one_subscription_per_process_and_ordered_subscribe(
-    sqlite_url: str, tmp_path: Path
+    sqlite_url: str, tmp_path: Path, redis_url: str
 ) -> None:
     """broadcaster traps: subscribe-before-ready (redis-py 8) and concurrent subscribes."""
-    redis_url = await redis_or_skip()
     settings = make_settings(sqlite_url, tmp_path, broadcast_url=redis_url)
     one, two = Fanout(settings), Fanout(settings)
     await asyncio.gather(one.start(), two.start())  # concurrent start-ups do not clash
