@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from hub.db import Database
+from hub.db import Database, in_list
 from hub.users import store as users
 
 MAX_ITEMS = 100  # listed in one email; the total is still shown
@@ -85,9 +85,7 @@ async def collect_group(db: Database, group: dict[str, Any], now: int) -> int | 
             ],
         }
         digest_id = await _insert_digest_row(db, group["user_id"], address, extra, now)
-        ids = [i["id"] for i in items]
-        params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(ids)}
-        marks = ", ".join(f":i{n}" for n in range(len(ids)))
+        marks, params = in_list("i", [i["id"] for i in items])
         await db.execute(
             f"UPDATE deliveries SET digest_delivery_id = :d, updated_at = :now"
             f" WHERE id IN ({marks})",

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analytics.events import Event, record
-from hub.db import Database, now_ms
+from hub.db import Database, in_list, now_ms
 from hub.preferences import store as prefstore
 from hub.preferences.routing import Preference, resolve, route
 from hub.users import store as users
@@ -154,8 +154,7 @@ async def push_users(db: Database, user_ids: list[str]) -> set[str]:
     found: set[str] = set()
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
-        params = {f"u{n}": v for n, v in enumerate(chunk)}
-        marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+        marks, params = in_list("u", chunk)
         rows = await db.fetch_all(
             f"SELECT DISTINCT user_id FROM devices WHERE user_id IN ({marks})", params
         )

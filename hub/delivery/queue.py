@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analytics.events import Event, record
-from hub.db import Database
+from hub.db import Database, in_list
 from hub.delivery.base import SendResult
 from hub.delivery.suppressions import suppress
 
@@ -118,8 +118,7 @@ async def claim(db: Database, limit: int, now: int, lease_ms: int) -> list[dict[
         ids = sorted({r["notification_id"] for r in rows if r["notification_id"]})
         notes: dict[int, dict[str, Any]] = {}
         if ids:
-            params = {f"i{n}": v for n, v in enumerate(ids)}
-            marks = ", ".join(f":i{n}" for n in range(len(ids)))
+            marks, params = in_list("i", ids)
             for n in await db.fetch_all(
                 f"SELECT n.id, {NOTE_COLUMNS} FROM notifications n WHERE n.id IN ({marks})",
                 params,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.db import Database
+from hub.db import Database, in_list
 
 
 async def suppress(db: Database, address: str, reason: str, now: int) -> None:
@@ -23,8 +23,7 @@ async def suppressed_addresses(db: Database, addresses: list[str]) -> set[str]:
                 "SELECT address FROM email_suppressions WHERE address = ANY($1::text[])", wanted
             )
         return {r["address"] for r in records}
-    params = {f"a{n}": v for n, v in enumerate(wanted)}
-    marks = ", ".join(f":a{n}" for n in range(len(wanted)))
+    marks, params = in_list("a", wanted)
     rows = await db.fetch_all(
         f"SELECT address FROM email_suppressions WHERE address IN ({marks})", params
     )

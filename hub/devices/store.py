@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.db import Database, Row, now_ms
+from hub.db import Database, Row, in_list, now_ms
 
 PLATFORMS = ("ios", "android", "web")
 MAX_PER_USER = 20  # a user's devices beyond the newest 20 are dropped on registration
@@ -89,8 +89,7 @@ async def list_for_users(db: Database, user_ids: list[str]) -> dict[str, list[Ro
         return out
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
-        params = {f"u{i}": u for i, u in enumerate(chunk)}
-        marks = ", ".join(f":u{i}" for i in range(len(chunk)))
+        marks, params = in_list("u", chunk)
         rows = await db.fetch_all(
             f"SELECT {_COLUMNS} FROM devices WHERE user_id IN ({marks})"  # noqa: S608
             " ORDER BY created_at, token",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from hub.db import Database, now_ms
+from hub.db import Database, in_list, now_ms
 from hub.preferences.routing import Preference
 
 PREF_COLUMNS = (
@@ -56,17 +56,13 @@ async def many_users(
     categories = sorted({*categories, "*"})
     cols = f"user_id, {PREF_COLUMNS}"
     rows = []
-    cat_params = {f"c{n}": v for n, v in enumerate(categories)}
-    cat_marks = ", ".join(f":c{n}" for n in range(len(categories)))
+    cat_marks, cat_params = in_list("c", categories)
     for start in range(0, len(user_ids), 500):
-        chunk = user_ids[start : start + 500]
-        params: dict[str, Any] = {f"u{n}": v for n, v in enumerate(chunk)}
-        params.update(cat_params)
-        marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+        marks, params = in_list("u", user_ids[start : start + 500])
         rows += await db.fetch_all(
             f"SELECT {cols} FROM notification_preferences"
             f" WHERE user_id IN ({marks}) AND category IN ({cat_marks})",
-            params,
+            {**params, **cat_params},
         )
     out: dict[str, dict[str, Preference]] = {}
     for r in rows:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hub.db import Database, now_ms
+from hub.db import Database, in_list, now_ms
 
 COLUMNS = (
     "user_id, email, phone, timezone, locale, webhook_url, chat_url, email_opt_out,"
@@ -41,8 +41,7 @@ async def get_many(db: Database, user_ids: list[str]) -> dict[str, dict[str, Any
     rows = []
     for start in range(0, len(user_ids), 500):
         chunk = user_ids[start : start + 500]
-        params = {f"u{n}": v for n, v in enumerate(chunk)}
-        marks = ", ".join(f":u{n}" for n in range(len(chunk)))
+        marks, params = in_list("u", chunk)
         rows += await db.fetch_all(
             f"SELECT {COLUMNS} FROM user_profiles WHERE user_id IN ({marks})", params
         )
