@@ -18,8 +18,8 @@ async def suppressed_addresses(db: Database, addresses: list[str]) -> set[str]:
     if not wanted:
         return set()
     if db.is_postgres:
-        async with db.transaction():
-            records = await db.raw_connection().fetch(
+        async with db.raw() as conn:
+            records = await conn.fetch(
                 "SELECT address FROM email_suppressions WHERE address = ANY($1::text[])", wanted
             )
         return {r["address"] for r in records}
