@@ -2,6 +2,14 @@
 
     .venv/bin/python bench/analytics.py --events 10000000 --days 90
     .venv/bin/python bench/analytics.py --events 1000000 --no-postgres   # quick
+    .venv/bin/python bench/analytics.py --load direct --dir /tmp/a10m --no-postgres
+    .venv/bin/python bench/analytics.py --skip-load --dir /tmp/a10m --no-postgres   # queries only
+
+``--load direct`` writes the generated events straight into chDB (Sink.insert_arrow,
+blocks of --batch; the materialized views fire as in production) instead of the
+outbox + Ingester path, and reports the insert cost per block; ``--skip-load``
+reuses the store a previous run left in ``--dir`` (its ``bench.json`` keeps the
+window end, so the windows are the same).
 
 Prints ingest throughput (the real Ingester: claim, read, Arrow, insert with a
 dedup token, prune) and p50/p95 of every analytics endpoint through the HTTP API
@@ -132,6 +140,59 @@ def fill_outbox(db_path: str, source: Iterator[dict], rounds: int) -> float:
     return time.perf_counter() - t
 
 
+def arrow_of(c: dict) -> Any:
+    """A generated chunk as the Arrow table the Ingester's `to_arrow` would build from the
+    same outbox rows (a missing latency becomes 0 there too)."""
+    import pyarrow as pa
+
+    ts = pa.array(c["event_time"], pa.int64()).cast(pa.timestamp("ms", "UTC"))
+    k = len(c["event_time"])
+    empty = pa.array(np.full(k, ""), pa.string())
+    return pa.table(
+        {
+            "event_id": pa.array(c["event_id"], pa.string()),
+            "event_time": ts,
+            "event": pa.array(c["event"], pa.string()),
+            "notification_id": pa.array(c["notification_id"].astype(np.uint64)),
+            "user_id": pa.array(c["user_id"], pa.string()),
+            "category": pa.array(c["category"], pa.string()),
+            "channel": pa.array(c["channel"], pa.string()),
+            "priority": pa.array(c["priority"], pa.string()),
+            "latency_ms": pa.array(np.maximum(c["latency_ms"], 0).astype(np.uint32)),
+            "error_code": pa.array(c["error_code"], pa.string()),
+            "api_key_id": empty,
+            "metadata": empty,
+        }
+    )
+
+
+async def load_direct(settings: Settings, source: Iterator[dict], batch: int) -> dict[str, Any]:
+    """Generated events straight into chDB, `batch` per insert (MVs fire per block)."""
+    sink = sink_from_url(settings.analytics_url)
+    await apply_migrations(sink, settings.analytics_ttl_days)
+    n, wall, cpu, walls, cpus = 0, 0.0, 0.0, [], []
+    for c in source:
+        table = arrow_of(c)
+        for off in range(0, table.num_rows, batch):
+            part = table.slice(off, batch)
+            t, c0 = time.perf_counter(), time.process_time()
+            await sink.insert_arrow("events", part)
+            walls.append(time.perf_counter() - t)
+            cpus.append(time.process_time() - c0)
+            n += part.num_rows
+    sink.close()
+    wall, cpu = sum(walls), sum(cpus)
+    return {
+        "events": n,
+        "insert_seconds": round(wall, 2),
+        "insert_cpu_seconds": round(cpu, 2),
+        "events_per_s": round(n / wall) if wall else None,
+        "batch_size": batch,
+        "per_batch_ms_p50": round(pct(walls, 0.5) * 1000, 1),
+        "per_batch_cpu_ms_p50": round(pct(cpus, 0.5) * 1000, 1),
+    }
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(round(p * (len(s) - 1))))]
@@ -172,7 +233,14 @@ async def ingest(settings: Settings, batch: int) -> dict[str, Any]:
     }
 
 
-async def bench_api(settings: Settings, end_ms: int, days: int, repeat: int) -> dict[str, Any]:
+async def bench_api(
+    settings: Settings,
+    end_ms: int,
+    windows: list[int],
+    sources: list[str],
+    endpoints: list[str],
+    repeat: int,
+) -> dict[str, Any]:
     import httpx
 
     from hub.app import create_app
@@ -185,11 +253,11 @@ async def bench_api(settings: Settings, end_ms: int, days: int, repeat: int) -> 
         headers = {"Authorization": f"Bearer {key}"}
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
-            for window_days in sorted({days, 7}):
+            for window_days in windows:
                 start = end_ms - window_days * 86_400_000
                 params = {"from": ms_to_iso(start), "to": ms_to_iso(end_ms + 1)}
-                for source in ("raw", "rollup"):
-                    for ep in ENDPOINTS:
+                for source in sources:
+                    for ep in endpoints:
                         p = {**params, "source": source}
                         if ep == "timeline":
                             p["interval"] = "day" if window_days > 30 else "hour"
@@ -209,11 +277,14 @@ async def bench_api(settings: Settings, end_ms: int, days: int, repeat: int) -> 
                             "p50": round(pct(times, 0.5), 1),
                             "p95": round(pct(times, 0.95), 1),
                             "cpu_p50": round(pct(cpu, 0.5), 1),
+                            "answered_from": r.json().get("source"),
+                            "loadavg": os.getloadavg()[0],
                         }
                         print(
                             f"  {key_:<28} p50 {out[key_]['p50']:>7.1f} ms"
                             f"  p95 {out[key_]['p95']:>7.1f} ms"
-                            f"  (CPU p50 {out[key_]['cpu_p50']:>6.1f} ms)",
+                            f"  (CPU p50 {out[key_]['cpu_p50']:>6.1f} ms)"
+                            f"  load {out[key_]['loadavg']:.1f}",
                             flush=True,
                         )
     return out
@@ -281,12 +352,31 @@ async def main() -> None:
     )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
+    ap.add_argument(
+        "--load",
+        choices=("outbox", "direct"),
+        default="outbox",
+        help="outbox: SQLite outbox + Ingester (default); direct: Sink.insert_arrow into chDB",
+    )
+    ap.add_argument("--skip-load", action="store_true", help="reuse the store left in --dir")
+    ap.add_argument(
+        "--windows", default="", help="comma-separated window lengths in days (default: 7,DAYS)"
+    )
+    ap.add_argument("--sources", default="raw,rollup", help="sources to time (raw, rollup, auto)")
+    ap.add_argument("--endpoints", default=",".join(ENDPOINTS))
     args = ap.parse_args()
 
+    if args.skip_load and not args.dir:
+        ap.error("--skip-load needs --dir")
     work = Path(args.dir or tempfile.mkdtemp(prefix="hub-bench-analytics-"))
-    shutil.rmtree(work, ignore_errors=True)
-    os.makedirs(work)
-    end_ms = int(time.time() * 1000)
+    meta_path = work / "bench.json"
+    if args.skip_load:
+        meta = json.loads(meta_path.read_text())
+        end_ms, args.events, args.days = meta["end_ms"], meta["events"], meta["days"]
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        os.makedirs(work)
+        end_ms = int(time.time() * 1000)
     settings = Settings(
         database_url=f"sqlite:///{work}/hub.db",
         analytics_url=f"chdb://{work}/chdb",
@@ -305,6 +395,36 @@ async def main() -> None:
     await db.disconnect()
 
     print(f"load average {os.getloadavg()} on {os.cpu_count()} cores")
+    result["loadavg_start"] = os.getloadavg()
+    if args.skip_load:
+        print(f"reusing the store in {work} ({args.events:,} events over {args.days} days)")
+    elif args.load == "direct":
+        print(f"{args.events:,} events over {args.days} days straight into chDB …")
+        d = await load_direct(
+            settings, chunks(args.events, args.days, end_ms, args.seed), args.batch
+        )
+        result["direct_load"] = d
+        meta_path.write_text(
+            json.dumps({"end_ms": end_ms, "events": args.events, "days": args.days})
+        )
+        print(
+            f"  {d['events']:,} events in {d['insert_seconds']} s = {d['events_per_s']:,} events/s;"
+            f" per {args.batch:,}-event insert p50 {d['per_batch_ms_p50']} ms"
+            f" (CPU {d['per_batch_cpu_ms_p50']} ms)"
+        )
+    else:
+        await _load_outbox(args, settings, end_ms, work, result)
+        meta_path.write_text(
+            json.dumps({"end_ms": end_ms, "events": args.events, "days": args.days})
+        )
+    await _queries(args, settings, end_ms, result)
+    if not args.dir:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+async def _load_outbox(
+    args: argparse.Namespace, settings: Settings, end_ms: int, work: Path, result: dict[str, Any]
+) -> None:
     backlog = min(args.backlog or args.events, args.events)
     chunk = min(500_000, backlog)
     source = chunks(args.events, args.days, end_ms, args.seed, chunk)
@@ -342,6 +462,11 @@ async def main() -> None:
         f" {ing['cpu_seconds']} CPU-s = {ing['events_per_cpu_s']:,} events per CPU-second"
     )
 
+
+async def _queries(
+    args: argparse.Namespace, settings: Settings, end_ms: int, result: dict[str, Any]
+) -> None:
+    backlog = min(args.backlog or args.events, args.events)
     sink = sink_from_url(settings.analytics_url)
     rows = (
         await sink.query("SELECT (SELECT count() FROM events), (SELECT count() FROM events_hourly)")
@@ -353,24 +478,31 @@ async def main() -> None:
     if args.no_api:
         args.no_postgres = True
     else:
+        windows = sorted(
+            {int(w) for w in args.windows.split(",") if w}
+            or {w for w in (7, 30) if w < args.days} | {args.days}
+        )
+        sources = [x for x in args.sources.split(",") if x]
+        endpoints = [x for x in args.endpoints.split(",") if x]
         print(f"API latency over HTTP (ASGI), {args.repeat} runs each after 2 warm-ups:")
-        result["api"] = await bench_api(settings, end_ms, args.days, args.repeat)
+        result["api"] = await bench_api(settings, end_ms, windows, sources, endpoints, args.repeat)
 
     if not args.no_postgres:
         print("Postgres baseline (same events, same aggregations, indexed):")
         pg = await bench_postgres(args.events, args.days, end_ms, args.seed, args.pg_repeat)
         result["postgres"] = pg
         print(f"ratio over the {args.days}-day window (Postgres p50 / chDB p50):")
-        ratios = {}
+        ratios: dict[str, dict[str, float]] = {}
         for ep in ENDPOINTS:
             pg50 = pg[ep]["p50"]
-            raw50 = result["api"][f"{args.days}d/raw/{ep}"]["p50"]
-            roll50 = result["api"][f"{args.days}d/rollup/{ep}"]["p50"]
-            ratios[ep] = {"raw": round(pg50 / raw50, 1), "rollup": round(pg50 / roll50, 1)}
-            print(
-                f"  {ep:<10} raw {ratios[ep]['raw']:>6.1f}x   rollup {ratios[ep]['rollup']:>6.1f}x"
-            )
+            ratios[ep] = {
+                source: round(pg50 / result["api"][f"{args.days}d/{source}/{ep}"]["p50"], 1)
+                for source in sources
+                if f"{args.days}d/{source}/{ep}" in result["api"]
+            }
+            print(f"  {ep:<10} " + "   ".join(f"{k} {v:>6.1f}x" for k, v in ratios[ep].items()))
         result["ratios"] = ratios
+    result["loadavg_end"] = os.getloadavg()
 
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -378,8 +510,6 @@ async def main() -> None:
     path = out_dir / f"analytics-{tag}-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps(result, indent=2))
     print(f"written {path}")
-    if not args.dir:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
