@@ -41,13 +41,28 @@ async def track(state: Any, user_id: str, resource: str, title: str, **kw: Any) 
 
 
 async def preferences_payload(db: Database, user_id: str) -> dict[str, Any]:
-    rows = await store.user_rows(db, user_id)
-    default_rows = await store.default_rows(db)
+    return _payload(
+        user_id,
+        await store.user_rows(db, user_id),
+        await store.default_rows(db),
+        await store.known_categories(db, user_id),
+        await users.get(db, user_id),
+    )
+
+
+def _payload(
+    user_id: str,
+    rows: dict[str, dict[str, Any]],
+    default_rows: dict[str, dict[str, Any]],
+    categories: set[str],
+    profile: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The preferences answer from the user's rows, the admin's defaults, the user's
+    known categories and profile."""
     defaults = {c: store.to_preference(r) for c, r in default_rows.items()}
     user_prefs = {c: store.to_preference(r, critical=False) for c, r in rows.items()}
-    categories = sorted(await store.known_categories(db, user_id))
     items = []
-    for category in [ANY_CATEGORY, *categories]:
+    for category in [ANY_CATEGORY, *sorted(categories)]:
         pref = resolve(category, user_prefs, defaults)
         if category in rows:
             source, row = "user", rows[category]
@@ -58,7 +73,7 @@ async def preferences_payload(db: Database, user_id: str) -> dict[str, Any]:
         else:
             source, row = "builtin", None
         items.append(preference_json(category, pref, source, row))
-    profile = await users.get(db, user_id) or {}
+    profile = profile or {}
     return {
         "user_id": user_id,
         "timezone": profile.get("timezone") or "UTC",
@@ -129,17 +144,26 @@ async def put_preferences(request: Request) -> JSONResponse:
     async with db.transaction():
         if body.replace:
             await store.reset_user(db, user_id)
-        rows = await store.user_rows(db, user_id)
+            rows: dict[str, dict[str, Any]] = {}
+        else:
+            rows = await store.user_rows(db, user_id)
         user_prefs = {c: store.to_preference(r, critical=False) for c, r in rows.items()}
-        defaults = await store.defaults(db)
+        default_rows = await store.default_rows(db)
+        defaults = {c: store.to_preference(r) for c, r in default_rows.items()}
         changed: dict[str, Preference] = {}
         for update in body.preferences:
             current = changed.get(update.category) or resolve(update.category, user_prefs, defaults)
             new = update.apply(current)
             changed[update.category] = Preference(**{**new.__dict__, "critical": False})
-        await store.save_user(db, user_id, changed)
-        if body.timezone is not None:
+        rows.update(await store.save_user(db, user_id, changed))
+        profile = (
             await users.upsert(db, user_id, {"timezone": body.timezone})
+            if body.timezone is not None
+            else await users.get(db, user_id)
+        )
+    if body.replace:
+        # a category known only from a row that replace dropped is no longer known
+        known = await store.known_categories(db, user_id)
     await track(
         request.app.state,
         user_id,
@@ -148,7 +172,7 @@ async def put_preferences(request: Request) -> JSONResponse:
         request=request,
         metadata={"categories": sorted(changed), "timezone": body.timezone},
     )
-    return JSONResponse(await preferences_payload(db, user_id))
+    return JSONResponse(_payload(user_id, rows, default_rows, known, profile))
 
 
 async def reset_preferences(request: Request) -> JSONResponse:

@@ -70,10 +70,14 @@ async def many_users(
     return out
 
 
-async def save_user(db: Database, user_id: str, prefs: dict[str, Preference]) -> None:
+async def save_user(
+    db: Database, user_id: str, prefs: dict[str, Preference]
+) -> dict[str, dict[str, Any]]:
+    """Create or change the user's rows for these categories; returns the rows saved."""
     now = now_ms()
+    saved: dict[str, dict[str, Any]] = {}
     for category, pref in prefs.items():
-        await db.execute(
+        row = await db.fetch_one(
             "INSERT INTO notification_preferences (user_id, category, enabled, delivery_methods,"
             " quiet_hours_start, quiet_hours_end, frequency, created_at, updated_at)"
             " VALUES (:u, :c, :enabled, :methods, :qs, :qe, :freq, :now, :now)"
@@ -81,9 +85,12 @@ async def save_user(db: Database, user_id: str, prefs: dict[str, Preference]) ->
             " delivery_methods = excluded.delivery_methods,"
             " quiet_hours_start = excluded.quiet_hours_start,"
             " quiet_hours_end = excluded.quiet_hours_end, frequency = excluded.frequency,"
-            " updated_at = excluded.updated_at",
+            f" updated_at = excluded.updated_at RETURNING {PREF_COLUMNS}",
             {"u": user_id, "c": category, "now": now, **_values(pref)},
         )
+        assert row is not None
+        saved[category] = row
+    return saved
 
 
 async def reset_user(db: Database, user_id: str) -> int:

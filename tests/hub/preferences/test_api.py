@@ -201,3 +201,29 @@ async def test_changes_are_recorded_in_the_activity_feed(sqlite_hub: Hub) -> Non
     assert kinds.count(("settings", "notification_preferences")) == 2
     assert ("settings", "email_settings") in kinds
     assert (await hub.client.get("/api/activities", headers=hub.user("bob"))).json() != feed
+
+
+@pytest.mark.parametrize("replace", [False, True])
+async def test_put_answers_what_get_then_shows(hub: Hub, replace: bool) -> None:
+    alice = hub.user("alice")
+    await hub.send("alice", category="billing")
+    await hub.send("alice", category="orders")
+    await hub.client.put(URL, json=[{"category": "orders", "frequency": "daily"}], headers=alice)
+    # "orders" is now known only from alice's own row
+    await hub.db.execute("DELETE FROM notifications WHERE category = 'orders'")
+    r = await hub.client.put(
+        URL,
+        json={
+            "preferences": [{"category": "billing", "enabled": False}],
+            "timezone": "Europe/Paris",
+            "replace": replace,
+        },
+        headers=alice,
+    )
+    assert r.status_code == 200, r.text
+    put = r.json()
+    assert put == (await hub.client.get(URL, headers=alice)).json()
+    prefs = by_category(put)
+    assert put["timezone"] == "Europe/Paris" and prefs["billing"]["enabled"] is False
+    # replace dropped the only thing that made "orders" known
+    assert ("orders" in prefs) is not replace
