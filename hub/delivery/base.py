@@ -62,6 +62,12 @@ class SendResult:
         return cls(outcome="suppressed", error_code=code, error=reason)
 
 
+def retryable_status(status: int) -> bool:
+    """Whether an HTTP error answer may succeed later: a timeout (408), a rate limit
+    (429) or a server error (5xx). Other 4xx are refusals and fail for good."""
+    return status in (408, 429) or status >= 500
+
+
 class Sender(Protocol):
     channel: str
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 
 import apprise
 
-from hub.delivery.base import Delivery, SendResult
+from hub.delivery.base import Delivery, SendResult, retryable_status
 from hub.settings import Settings
 
 THREADS = 8
@@ -50,7 +50,7 @@ def classify(channel: str, status: str, messages: list[str]) -> SendResult:
     codes = [int(c) for m in messages for c in _STATUS.findall(m)]
     if codes:
         code = codes[-1]
-        if code in (408, 429) or code >= 500:
+        if retryable_status(code):
             return SendResult.retry(f"{channel}_{code}", detail)
         return SendResult.fail(f"{channel}_{code}", detail)
     # no answer at all (connection refused, DNS): the service may come back

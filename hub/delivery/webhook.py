@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from hub.delivery.base import Delivery, SendResult
+from hub.delivery.base import Delivery, SendResult, retryable_status
 from hub.settings import Settings
 
 TIMEOUT = 10.0
@@ -79,7 +79,7 @@ def url_problem(url: str) -> str | None:
 def classify(status: int) -> SendResult:
     if 200 <= status < 300:
         return SendResult.ok("delivered", status=status)
-    if status in (408, 429) or status >= 500:
+    if retryable_status(status):
         return SendResult.retry(f"webhook_{status}", f"endpoint answered {status}")
     if 300 <= status < 400:
         return SendResult.fail("webhook_redirect", f"endpoint redirected ({status})")
