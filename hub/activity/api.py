@@ -20,10 +20,11 @@ from hub.activity.models import (
     check_type,
     to_json,
 )
-from hub.activity.summary import DAY_MS, since, summarize
+from hub.activity.summary import since, summarize
 from hub.auth import require_scope, require_user_id
-from hub.db import iso_to_ms, ms_to_iso, now_ms
+from hub.db import ms_to_iso, now_ms
 from hub.errors import Invalid, NotFound, from_pydantic, parse_body, parse_json, parse_query
+from hub.notifications.filters import iso_bound_ms
 
 MAX_TERMS = store.MAX_TERMS
 FULL_LIST_MAX = 100  # a larger batch's answer lists ids only, as for notifications
@@ -32,12 +33,9 @@ FULL_LIST_MAX = 100  # a larger batch's answer lists ids only, as for notificati
 def parse_date(name: str, value: str, *, end: bool) -> int:
     """ISO date or datetime → epoch ms. A bare date as `date_to` includes that whole day."""
     try:
-        ms = iso_to_ms(value)
+        return iso_bound_ms(value, end=end)
     except ValueError:
         raise Invalid.field(name, "expected an ISO 8601 date or datetime") from None
-    if end and len(value.strip()) == 10:  # YYYY-MM-DD, parsed above
-        ms += DAY_MS
-    return ms
 
 
 def where_for(user_id: str, f: Filters, prefix: str = "") -> store.Where:

@@ -216,3 +216,11 @@ async def test_resource_view_lists_one_resource_with_filters_and_paging(hub: Hub
     assert r.status_code == 422 and "resource_type" in r.json()["error"]["fields"]
     r = await hub.client.get("/api/activities/resource/invoice/" + "x" * 201, headers=headers)
     assert r.status_code == 422 and "resource_id" in r.json()["error"]["fields"]
+
+
+async def test_a_bad_date_says_what_is_expected(hub: Hub) -> None:
+    r = await hub.client.get(
+        "/api/activities", params={"date_to": "soon"}, headers=hub.user("alice")
+    )
+    assert r.status_code == 422
+    assert r.json()["error"]["fields"] == {"date_to": "expected an ISO 8601 date or datetime"}
