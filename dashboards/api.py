@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics import params, queries
-from analytics.component import Analytics
+from analytics.api import _runtime, _unavailable
 from analytics.overview import overview
 from analytics.sink import SinkError
 from dashboards import figures
@@ -25,7 +25,6 @@ from dashboards.plotly_css import stylesheet
 from hub.auth import require_scope
 from hub.db import now_ms
 from hub.delivery.base import CHANNELS
-from hub.errors import Unavailable
 from hub.web import page_for
 
 PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
@@ -71,16 +70,14 @@ async def dashboard_data(request: Request) -> Response:
     await require_scope(request, "analytics", "admin")
     qp = request.query_params
     interval = params.choice(qp, "interval", INTERVALS, "auto")
-    now = open_end(now_ms())
-    f = params.parse_filters(qp, now=now)
+    # an automatic interval is chosen to fit the window, so only a given one can have
+    # too many buckets (and only a given "minute" has the shorter default window)
+    f = params.parse_filters(
+        qp, interval=None if interval == "auto" else interval, now=open_end(now_ms())
+    )
     if interval == "auto":
         interval = figures.choose_interval(f.end_ms - f.start_ms)
-    f = params.parse_filters(qp, interval=interval, now=now)
-    runtime: Analytics | None = getattr(request.app.state, "analytics", None)
-    if runtime is None:
-        raise Unavailable(
-            "analytics is turned off (HUB_ANALYTICS_URL is empty)", code="analytics_disabled"
-        )
+    runtime = _runtime(request)
     mark = await watermark(request.app.state.db)
 
     async def compute() -> bytes:
@@ -95,9 +92,7 @@ async def dashboard_data(request: Request) -> Response:
     try:
         body, hit = await _cache(request).get_or_compute(key, compute)
     except SinkError as exc:
-        raise Unavailable(
-            f"the analytics store failed: {exc}", code="analytics_unavailable"
-        ) from None
+        raise _unavailable(exc) from None
     return Response(
         body,
         media_type="application/json",

@@ -106,3 +106,21 @@ async def test_a_failing_store_is_a_503_not_a_500(analytics_hub: Hub, monkeypatc
     assert r.status_code == 503
     assert r.json()["error"]["code"] == "analytics_unavailable"
     assert "connection refused" in r.json()["error"]["message"]
+
+
+async def test_the_interval_fits_the_window_unless_one_is_given(analytics_hub: Hub) -> None:
+    key = await analytics_hub.key("analytics")
+
+    async def data(**params: str):
+        return await analytics_hub.client.get("/api/dashboards/data", params=params, headers=key)
+
+    four_years = {"from": "2022-01-01", "to": "2026-01-01"}
+    r = await data(**four_years)
+    assert r.status_code == 200, r.text
+    assert r.json()["interval"] == "week"
+    r = await data(**four_years, interval="minute")
+    assert r.status_code == 422 and "interval" in r.json()["error"]["fields"]
+    # a given minute interval without `from` looks back one hour, not 7 days
+    r = await data(to="2026-01-01T12:00:00Z", interval="minute")
+    assert r.status_code == 200, r.text
+    assert r.json()["window"]["from"].startswith("2026-01-01T11:00")
