@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,8 +125,8 @@ async def sqlite_url(tmp_path: Path) -> str:
 # ---------------------------------------------------------------- Redis
 
 
-@pytest.fixture
-async def redis_url() -> str:
+async def redis_or_skip() -> str:
+    """The test Redis URL, after checking it answers (fails under CI=true when not)."""
     import redis.asyncio as aioredis
 
     client = aioredis.from_url(REDIS_URL)
@@ -136,6 +137,18 @@ async def redis_url() -> str:
     finally:
         await client.aclose()
     return REDIS_URL
+
+
+@pytest.fixture
+async def redis_url() -> str:
+    return await redis_or_skip()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # ---------------------------------------------------------------- the app

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import pytest
 
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database
-from tests.conftest import SECRET, run_sync, service_missing
+from tests.conftest import SECRET, free_port, run_sync, service_missing
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
@@ -47,12 +46,6 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__csp.push({directive: e.effectiveDirective, blocked: e.blockedURI, sample: e.sample});
 });
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

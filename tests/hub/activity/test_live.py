@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import make_settings
-from tests.hub.realtime.conftest import next_of, nothing_more, redis_or_skip, serve
+from tests.conftest import make_settings, redis_or_skip
+from tests.hub.realtime.conftest import next_of, nothing_more, serve
 
 
 @pytest.mark.parametrize("broadcast", ["memory", "redis"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import websockets
 
 from hub.realtime.server import HubServer, config_for
 from hub.settings import Settings
-from tests.conftest import REDIS_URL, SECRET, Hub, make_settings, service_missing, start_hub
+from tests.conftest import SECRET, Hub, make_settings, redis_or_skip, start_hub
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -160,27 +159,7 @@ async def any_live(
         yield lv
 
 
-async def redis_or_skip() -> str:
-    """The test Redis URL, after checking it answers (fails under CI=true when not)."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(REDIS_URL)
-    try:
-        await client.ping()
-    except Exception as exc:  # noqa: BLE001
-        service_missing("Redis", f"{type(exc).__name__}: {exc}")
-    finally:
-        await client.aclose()
-    return REDIS_URL
-
-
 # ---------------------------------------------------------------- hub processes
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -14,8 +14,8 @@ import pytest
 
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database
-from tests.conftest import SECRET, service_missing
-from tests.hub.realtime.conftest import HubProcess, free_port, hub_env
+from tests.conftest import SECRET, free_port, service_missing
+from tests.hub.realtime.conftest import HubProcess, hub_env
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [

@@ -15,15 +15,8 @@ from hub.auth import create_api_key, make_user_token
 from hub.db import Database
 from hub.realtime.backends.redis import RedisBackend
 from hub.realtime.fanout import Fanout
-from tests.conftest import SECRET, make_settings
-from tests.hub.realtime.conftest import (
-    HubProcess,
-    close_code,
-    free_port,
-    hub_env,
-    next_of,
-    nothing_more,
-)
+from tests.conftest import SECRET, free_port, make_settings
+from tests.hub.realtime.conftest import HubProcess, close_code, hub_env, next_of, nothing_more
 
 
 async def _connect(proc: HubProcess, user: str, **params: object) -> websockets.ClientConnection:
