@@ -22,18 +22,16 @@ import pytest
 
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database
-from tests.conftest import SECRET, free_port, run_sync, service_missing
+from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SECRET,
+    free_port,
+    run_sync,
+    service_missing,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("HUB_TEST_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 AXE_JS = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "var" / "screenshots"
 DESKTOP = {"width": 1280, "height": 800}

@@ -14,18 +14,8 @@ import pytest
 
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database
-from tests.conftest import SECRET, free_port, service_missing
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, SECRET, free_port, service_missing
 from tests.hub.realtime.conftest import HubProcess, hub_env
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -35,7 +25,7 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as pw:
-        b = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
