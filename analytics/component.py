@@ -83,4 +83,5 @@ async def stop(app: Starlette) -> None:
             runtime.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await runtime.task
+    runtime.ingester.close()
     runtime.sink.close()

@@ -1,12 +1,30 @@
 """Outbox → batches → analytics store, in order, counted once.
 
-A batch is *claimed* by stamping ``batch_id`` on its outbox rows (batch_id =
-the largest row id in it, unique since each row joins one batch), *sent* as
-one Arrow insert whose ``insert_deduplication_token`` is ``hub-outbox-<epoch>-<batch_id>``,
+A batch is *claimed*, *sent* as one insert whose ``insert_deduplication_token``
+is ``hub-outbox-<epoch>-<batch_id>`` (batch_id = the largest outbox id in it),
 then *pruned* (deleted) once the store confirmed. A crash or timeout between
-send and prune leaves the claimed rows in place; the next round re-sends
-exactly those rows with the same token and ClickHouse drops the duplicate
-block, in the events table and in every rollup fed from it.
+send and prune leaves the batch claimed; the next round re-sends exactly its
+rows, in the same order, with the same token, and ClickHouse drops the
+duplicate block, in the events table and in every rollup fed from it.
+
+Claiming differs by primary database:
+
+* Postgres hands out ids before commit, so a row with a smaller id can commit
+  after a larger one was claimed: a batch is claimed by stamping ``batch_id`` on
+  its rows (those unclaimed with id <= batch_id), which also takes in late rows.
+* SQLite has one writer at a time, so rows become visible in id order: a batch
+  is the id range (first_id, batch_id) recorded in ``outbox_batches``, no row is
+  written to claim it, and pruning is a rowid-range delete. Batches stamped by
+  an older version are still sent (and pruned) first.
+
+Sending differs by store: chDB with a SQLite outbox *pulls* the batch: SQLite
+copies its rows into a throw-away SQLite file (C only, no Python objects) and
+chDB inserts them with ``INSERT … SELECT … FROM sqlite(file)``. chDB's own
+SQLite never opens the hub's database file: two SQLite libraries in one
+process do not see each other's POSIX locks, and chDB closing a connection to a
+database in WAL mode checkpoints and deletes its -wal file under the hub's
+open connections (SQLite's "how to corrupt" §2.2.1). Everything else (Postgres,
+a ClickHouse server) reads rows in Python and sends an Arrow table.
 
 Batches close by size (HUB_INGEST_BATCH_SIZE) or by time (HUB_INGEST_INTERVAL).
 While the store is down the hub keeps writing the outbox; the ingester backs
@@ -17,8 +35,13 @@ holds a lease in ``analytics_ingest`` so several worker processes never race.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import secrets
+import shutil
+import tempfile
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +58,19 @@ LEASE_MS = 30_000
 MAX_BACKOFF = 30.0
 LIVE_CHANNEL = "admin:live"
 
-_SELECT_BATCH = f"SELECT {', '.join(EVENT_COLUMNS)} FROM outbox WHERE batch_id = ? ORDER BY id"  # noqa: S608
+_COLUMNS = ", ".join(EVENT_COLUMNS)
+_STAMPED = "batch_id = ?"
+_RANGE = "id > ? AND id <= ?"
+
+# The outbox columns as the events table wants them, computed by ClickHouse
+# from the pulled SQLite rows; the same values as to_arrow (NULL text → '').
+_PULL_SELECT = (
+    "SELECT toUUID(event_id), fromUnixTimestamp64Milli(event_time, 'UTC'), event,"
+    " toUInt64(ifNull(notification_id, 0)), ifNull(user_id, ''), ifNull(category, ''),"
+    " ifNull(channel, ''), ifNull(priority, ''),"
+    " CAST(if(latency_ms < 0, 0, latency_ms) AS Nullable(UInt32)), ifNull(error_code, ''),"
+    " ifNull(api_key_id, ''), ifNull(metadata, '')"
+)
 
 
 @dataclass
@@ -48,6 +83,20 @@ class IngestStats:
     last_error_at: int | None = None
     last_batch_at: int | None = None
     running: bool = False
+    counts: Counter[str] = field(default_factory=Counter)
+    # wall time spent in the store's insert calls (benchmarks)
+    insert_seconds: float = 0.0
+
+
+@dataclass
+class Batch:
+    """A claimed batch: its id (and token), where its rows are, what is loaded."""
+
+    id: int
+    first_id: int | None = None  # an id-range batch (SQLite); None: rows stamped with id
+    rows: list[Sequence[Any]] | None = None  # loaded for an Arrow insert
+    file: str | None = None  # loaded as a SQLite file for chDB to pull
+    n: int = 0
     counts: Counter[str] = field(default_factory=Counter)
 
 
@@ -79,7 +128,8 @@ def to_arrow(rows: Sequence[Sequence[Any]]) -> Any:
             "category": text("category"),
             "channel": text("channel"),
             "priority": text("priority"),
-            "latency_ms": pc.max_element_wise(latency, 0).cast(pa.uint32()),
+            # negative → 0; NULL (no latency: every event but deliveries) stays NULL
+            "latency_ms": pc.max_element_wise(latency, 0, skip_nulls=False).cast(pa.uint32()),
             "error_code": text("error_code"),
             "api_key_id": text("api_key_id"),
             "metadata": text("metadata"),
@@ -92,6 +142,10 @@ def backoff_seconds(interval: float, failures: int) -> float:
     if failures <= 0:
         return interval
     return min(MAX_BACKOFF, max(interval, 0.05) * (2 ** min(failures, 10)))
+
+
+def _sql_string(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 class Ingester:
@@ -112,26 +166,35 @@ class Ingester:
         self.owner = secrets.token_hex(8)
         self.stats = IngestStats()
         self._epoch: str | None = None
+        # chDB pulls batches from SQLite files (see the module docstring)
+        self.pull = not db.is_postgres and sink.config.scheme == "chdb"
+        self._pull_dir: str | None = None
+
+    def close(self) -> None:
+        """Remove the pulled batches' directory (files there are throw-away)."""
+        if self._pull_dir is not None:
+            shutil.rmtree(self._pull_dir, ignore_errors=True)
+            self._pull_dir = None
 
     # ------------------------------------------------------------ the lease
 
     async def acquire_lease(self) -> bool:
         """Hold (or renew) the single-ingester lease; False if another process has it."""
         now = now_ms()
-        await self.db.execute(
-            "INSERT INTO analytics_ingest (id, epoch, lease_until, ingested)"
-            " VALUES (1, :epoch, 0, 0) ON CONFLICT (id) DO NOTHING",
-            {"epoch": secrets.token_hex(8)},
+        # one statement: create the row, or take/renew the lease if free, expired or ours
+        row = await self.db.fetch_one(
+            "INSERT INTO analytics_ingest (id, epoch, owner, lease_until, ingested)"
+            " VALUES (1, :epoch, :me, :until, 0) ON CONFLICT (id) DO UPDATE"
+            " SET owner = excluded.owner, lease_until = excluded.lease_until"
+            " WHERE analytics_ingest.owner IS NULL OR analytics_ingest.owner = excluded.owner"
+            " OR analytics_ingest.lease_until < :now"
+            " RETURNING epoch",
+            {"epoch": secrets.token_hex(8), "me": self.owner, "until": now + LEASE_MS, "now": now},
         )
-        await self.db.execute(
-            "UPDATE analytics_ingest SET owner = :me, lease_until = :until WHERE id = 1"
-            " AND (owner IS NULL OR owner = :me OR lease_until < :now)",
-            {"me": self.owner, "until": now + LEASE_MS, "now": now},
-        )
-        row = await self.db.fetch_one("SELECT owner, epoch FROM analytics_ingest WHERE id = 1")
-        assert row is not None
+        if row is None:
+            return False
         self._epoch = row["epoch"]
-        return bool(row["owner"] == self.owner)
+        return True
 
     async def release_lease(self) -> None:
         await self.db.execute(
@@ -140,16 +203,26 @@ class Ingester:
             {"me": self.owner},
         )
 
-    # ------------------------------------------------------------ one batch
+    # ------------------------------------------------------------ claiming
 
-    async def claimed_batches(self) -> list[int]:
+    async def claimed_batches(self) -> list[Batch]:
+        """Batches claimed but not pruned (sent or not), oldest first."""
         rows = await self.db.fetch_all(
             "SELECT DISTINCT batch_id FROM outbox WHERE batch_id IS NOT NULL ORDER BY batch_id"
         )
-        return [int(r["batch_id"]) for r in rows]
+        batches = [Batch(int(r["batch_id"])) for r in rows]
+        if not self.db.is_postgres:
+            ranges = await self.db.fetch_all(
+                "SELECT batch_id, first_id FROM outbox_batches ORDER BY batch_id"
+            )
+            batches += [Batch(int(r["batch_id"]), int(r["first_id"])) for r in ranges]
+        return batches
 
     async def claim(self) -> int | None:
-        """Stamp the next batch (oldest unclaimed rows, up to batch_size); its id or None."""
+        """Claim the next batch (oldest unclaimed rows, up to batch_size); its id or None."""
+        if not self.db.is_postgres:
+            batch = await self._claim_range()
+            return batch.id if batch else None
         last = await self.db.fetch_val(
             "SELECT id FROM outbox WHERE batch_id IS NULL ORDER BY id LIMIT 1 OFFSET :skip",
             {"skip": self.batch_size - 1},
@@ -163,34 +236,158 @@ class Ingester:
         )
         return int(last)
 
+    async def _claim_range(self) -> Batch | None:
+        """SQLite: the next id range above everything claimed, recorded in outbox_batches."""
+        async with self.db.transaction():
+            after = await self.db.fetch_val(
+                "SELECT MAX(b) FROM (SELECT MAX(batch_id) AS b FROM outbox_batches"
+                " UNION ALL SELECT MAX(batch_id) FROM outbox WHERE batch_id IS NOT NULL)"
+            )
+            after = int(after or 0)
+            last = await self.db.fetch_val(
+                "SELECT id FROM outbox WHERE id > :after ORDER BY id LIMIT 1 OFFSET :skip",
+                {"after": after, "skip": self.batch_size - 1},
+            )
+            if last is None:
+                last = await self.db.fetch_val(
+                    "SELECT MAX(id) FROM outbox WHERE id > :after", {"after": after}
+                )
+            if last is None:
+                return None
+            await self.db.execute(
+                "INSERT INTO outbox_batches (batch_id, first_id) VALUES (:b, :first)",
+                {"b": last, "first": after + 1},
+            )
+        return Batch(int(last), after + 1)
+
+    async def _next(self, queue: list[Batch]) -> Batch | None:
+        if queue:
+            return queue.pop(0)
+        if not self.db.is_postgres:
+            return await self._claim_range()
+        batch_id = await self.claim()
+        return Batch(batch_id) if batch_id is not None else None
+
     def token(self, batch_id: int) -> str:
         return f"hub-outbox-{self._epoch}-{batch_id}"
 
-    async def read_batch(self, batch_id: int) -> list[Sequence[Any]]:
+    # ------------------------------------------------------------ loading
+
+    @staticmethod
+    def _where(batch: Batch) -> tuple[str, tuple[int, ...]]:
+        if batch.first_id is None:
+            return _STAMPED, (batch.id,)
+        return _RANGE, (batch.first_id - 1, batch.id)
+
+    async def read_batch(self, batch: Batch) -> list[Sequence[Any]]:
         """The rows of a claimed batch as driver tuples (EVENT_COLUMNS order), oldest first."""
+        where, args = self._where(batch)
+        sql = f"SELECT {_COLUMNS} FROM outbox WHERE {where} ORDER BY id"  # noqa: S608
         async with self.db.raw() as raw:
             if self.db.is_postgres:
-                return list(await raw.fetch(_SELECT_BATCH.replace("?", "$1"), batch_id))
-            cursor = await raw.execute(_SELECT_BATCH, (batch_id,))
+                return list(await raw.fetch(sql.replace("?", "$1"), *args))
+            cursor = await raw.execute(sql, args)
             return list(await cursor.fetchall())
+
+    async def load(self, batch: Batch) -> Batch:
+        if self.pull:
+            await self._write_file(batch)
+        else:
+            batch.rows = await self.read_batch(batch)
+            batch.n = len(batch.rows)
+            batch.counts = Counter(r[2] for r in batch.rows)
+        return batch
+
+    async def _write_file(self, batch: Batch) -> None:
+        """SQLite copies the batch into a file of its own, for chDB to pull (no Python rows)."""
+        if self._pull_dir is None:
+            self._pull_dir = tempfile.mkdtemp(prefix="hub-ingest-")
+        path = os.path.join(self._pull_dir, f"batch-{batch.id}.sqlite")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # left by a round that failed before its insert
+        where, args = self._where(batch)
+        async with self.db.raw() as raw:
+            await raw.execute("ATTACH DATABASE ? AS pull", (path,))
+            try:
+                await raw.execute("PRAGMA pull.journal_mode = OFF")
+                await raw.execute("PRAGMA pull.synchronous = OFF")
+                await raw.execute(
+                    f"CREATE TABLE pull.rows AS SELECT id, {_COLUMNS} FROM main.outbox"  # noqa: S608
+                    f" WHERE {where} ORDER BY id",
+                    args,
+                )
+                cursor = await raw.execute("SELECT event, COUNT(*) FROM pull.rows GROUP BY event")
+                batch.counts = Counter({str(e): int(k) for e, k in await cursor.fetchall()})
+            finally:
+                await raw.execute("DETACH DATABASE pull")
+        batch.n = sum(batch.counts.values())
+        batch.file = path
+
+    # ------------------------------------------------------------ sending
+
+    async def _insert(self, batch: Batch) -> None:
+        t = time.perf_counter()
+        try:
+            if batch.file is not None:
+                if batch.n:
+                    await self.sink.command(
+                        f"INSERT INTO events ({_COLUMNS}) {_PULL_SELECT}"  # noqa: S608
+                        f" FROM sqlite({_sql_string(batch.file)}, 'rows') ORDER BY id",
+                        settings={"insert_deduplication_token": self.token(batch.id)},
+                    )
+                return
+            if not batch.rows:
+                return
+            # the Arrow conversion is CPU work: keep it off the event loop too
+            table = await asyncio.to_thread(to_arrow, batch.rows)
+            await self.sink.insert_arrow("events", table, token=self.token(batch.id))
+        finally:
+            self.stats.insert_seconds += time.perf_counter() - t
+            if batch.file is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(batch.file)
+                batch.file = None
 
     async def prune(self, batch_id: int, n: int) -> None:
         """Drop a confirmed batch from the outbox (only ever after the store said yes)."""
-        async with self.db.transaction():
-            await self.db.execute("DELETE FROM outbox WHERE batch_id = :b", {"b": batch_id})
-            await self.db.execute(
-                "UPDATE analytics_ingest SET ingested = ingested + :n, last_batch_at = :now"
-                " WHERE id = 1",
-                {"n": n, "now": now_ms()},
-            )
+        if self.db.is_postgres:
+            async with self.db.transaction():
+                await self.db.execute("DELETE FROM outbox WHERE batch_id = :b", {"b": batch_id})
+                await self._count_ingested(n)
+            return
+        # SQLite: batches are pruned in order, so everything up to batch_id goes (a
+        # rowid range); synchronous=NORMAL: a prune lost to a power cut only
+        # means the batch is re-sent with its token, and dropped
+        async with self.db.raw() as raw:
+            await raw.execute("PRAGMA synchronous = NORMAL")
+            await raw.execute("BEGIN IMMEDIATE")
+            try:
+                await raw.execute("DELETE FROM outbox WHERE id <= ?", (batch_id,))
+                await raw.execute("DELETE FROM outbox_batches WHERE batch_id <= ?", (batch_id,))
+                await raw.execute(
+                    "UPDATE analytics_ingest SET ingested = ingested + ?, last_batch_at = ?"
+                    " WHERE id = 1",
+                    (n, now_ms()),
+                )
+            except BaseException:
+                await raw.execute("ROLLBACK")
+                raise
+            await raw.execute("COMMIT")
+
+    async def _count_ingested(self, n: int) -> None:
+        await self.db.execute(
+            "UPDATE analytics_ingest SET ingested = ingested + :n, last_batch_at = :now"
+            " WHERE id = 1",
+            {"n": n, "now": now_ms()},
+        )
 
     async def run_once(self) -> int:
         """Send claimed batches, then new ones while full batches wait; rows sent.
 
         Pipelined, so the outbox (SQLite/Postgres) and the store work at the same
-        time: while batch N is inserted, batch N+1 is claimed and read; once N is
-        confirmed, N+1's insert starts and N is pruned meanwhile. Inserts stay in
-        order, one at a time. Raises SinkError when the store fails; a batch is
+        time: while batch N is inserted, batch N+1 is claimed and loaded; once N
+        is confirmed, N+1's insert starts and N is pruned meanwhile. Inserts stay
+        in order, one at a time. Raises SinkError when the store fails; a batch is
         pruned only after its insert returned, so a failure leaves it (and any
         batch read ahead) claimed, and the next round re-sends it with its token.
         """
@@ -199,53 +396,42 @@ class Ingester:
         if not await self.acquire_lease():
             return 0
         queue = await self.claimed_batches()
-        batch_id = queue.pop(0) if queue else await self.claim()
-        if batch_id is None:
+        batch = await self._next(queue)
+        if batch is None:
             return 0
-        rows = await self.read_batch(batch_id)
-        insert = asyncio.create_task(self._insert(batch_id, rows))
+        await self.load(batch)
+        insert = asyncio.create_task(self._insert(batch))
         total = 0
         while True:
-            next_id: int | None = None
-            next_rows: list[Sequence[Any]] = []
+            nxt: Batch | None = None
             try:
-                if queue:
-                    next_id = queue.pop(0)
-                elif len(rows) >= self.batch_size and await self.acquire_lease():
-                    next_id = await self.claim()
-                if next_id is not None:
-                    next_rows = await self.read_batch(next_id)
+                if queue or (batch.n >= self.batch_size and await self.acquire_lease()):
+                    nxt = await self._next(queue)
+                if nxt is not None:
+                    await self.load(nxt)
             finally:
-                await insert  # batch_id is confirmed past this line
-            if next_id is not None:
-                insert = asyncio.create_task(self._insert(next_id, next_rows))
+                await insert  # batch is confirmed past this line
+            if nxt is not None:
+                insert = asyncio.create_task(self._insert(nxt))
             try:
-                await self.prune(batch_id, len(rows))
+                await self.prune(batch.id, batch.n)
             except BaseException:
-                if next_id is not None:
+                if nxt is not None:
                     # let the read-ahead insert finish; it stays claimed and is re-sent
                     await asyncio.gather(insert, return_exceptions=True)
                 raise
-            await self._publish(self._count(rows))
-            total += len(rows)
-            if next_id is None:
+            await self._publish(self._count(batch))
+            total += batch.n
+            if nxt is None:
                 return total
-            batch_id, rows = next_id, next_rows
+            batch = nxt
 
-    def _count(self, rows: list[Sequence[Any]]) -> Counter[str]:
-        counts: Counter[str] = Counter(r[2] for r in rows)
+    def _count(self, batch: Batch) -> Counter[str]:
         self.stats.batches += 1
-        self.stats.events += len(rows)
-        self.stats.counts.update(counts)
+        self.stats.events += batch.n
+        self.stats.counts.update(batch.counts)
         self.stats.last_batch_at = now_ms()
-        return counts
-
-    async def _insert(self, batch_id: int, rows: list[Sequence[Any]]) -> None:
-        if not rows:
-            return
-        # the Arrow conversion is CPU work: keep it off the event loop too
-        table = await asyncio.to_thread(to_arrow, rows)
-        await self.sink.insert_arrow("events", table, token=self.token(batch_id))
+        return batch.counts
 
     async def drain(self, max_rounds: int = 10_000) -> int:
         """Send until the outbox is empty (tests, benchmarks, shutdown)."""
@@ -367,4 +553,5 @@ async def run_ingester(state: Any, stop_event: asyncio.Event) -> None:
     try:
         await runtime.ingester.run(stop_event)
     finally:
+        runtime.ingester.close()
         runtime.sink.close()
