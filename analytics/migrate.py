@@ -22,7 +22,15 @@ CLICKHOUSE_DIR = SQL_DIR / "clickhouse"
 MIGRATIONS_TABLE = "analytics_migrations"
 
 # table -> the TTL expression's time column (see the schema files)
-TTL_TABLES = {"events": "toDateTime(event_time)", "events_hourly": "hour", "events_daily": "day"}
+TTL_TABLES = {
+    "events": "toDateTime(event_time)",
+    "events_hourly": "hour",
+    "events_daily": "day",
+    "latency_hourly": "hour",
+    "latency_daily": "day",
+    "funnel_hourly": "hour",
+    "funnel_daily": "day",
+}
 
 
 def migration_files(directory: Path = CLICKHOUSE_DIR) -> list[Path]:

@@ -4,16 +4,19 @@ documents as the separate queries in ``analytics.queries``.
 The dashboards used to run nine queries per refresh (summary and by-method took
 two each), and chDB runs one query at a time in the process, each with its own
 planning and per-part overhead. Here one scan answers the summary, funnel,
-timeline, by category, by channel, latency and heatmap at once: every key is
-grouped in one pass and each grouping set feeds one document. A long window
-over a big store reads the hourly/daily rollups (the funnel's distinct ids then
-come from a second, raw query, as in ``queries.funnel``); a small store or a
-short window is read raw, where plain aggregates beat merging rollup states.
+timeline, by category, by channel and heatmap counts at once: every key is
+grouped in one pass and each grouping set feeds one document. Delivery latency
+comes from one more query, the latency histogram per channel (the summary's
+overall percentiles merge those histograms, as SQL would). A long window over a
+big store reads the rollups (the funnel's distinct ids then come from the
+funnel rollups, as in ``queries.funnel``); a small store or a short window is
+read raw, where plain aggregates beat merging rollup states, and the funnel
+comes from the same pass.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from analytics import queries as q
@@ -66,8 +69,15 @@ def choose_source(f: q.Filters, source: str, store_rows: int | None) -> str:
     return q.choose_source(f, source)
 
 
+def latency_plan(f: q.Filters, source: str) -> q.Plan | None:
+    """Pure: delivered latency histograms per channel (None: the filter excludes delivered)."""
+    if f.events and "delivered" not in f.events:
+        return None
+    return q.latency_plan([q.KEY_CHANNEL], replace(f, events=("delivered",)), source)
+
+
 def plan(f: q.Filters, interval: str, source: str) -> q.Plan:
-    """Pure: the one query. Rows carry set_mask; `split` files them by set."""
+    """Pure: the counts query. Rows carry set_mask; `split` files them by set."""
     keys = [
         q.bucket_key(interval),
         q.KEY_HOUR_OF_WEEK,
@@ -76,7 +86,7 @@ def plan(f: q.Filters, interval: str, source: str) -> q.Plan:
         q.KEY_EVENT,
     ]
     assert tuple(k.name for k in keys) == NAMES
-    measures = ["events", "latency_sum", "latency_count", "latency_delivered"]
+    measures = ["events", "latency_sum", "latency_count"]
     if q.choose_source(f, source) == "raw" or interval == "minute":
         # read raw anyway (as `build` decides): the funnel's distinct ids come
         # from the same pass; on rollups they need their own raw query
@@ -92,7 +102,6 @@ def split(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
         keep = SETS[name]
         row = {k: v for k, v in r.items() if k not in NAMES or k in keep}
         row.pop("set_mask")
-        row["latency"] = row.pop("latency_delivered")
         if "funnel_notifications" in row:
             row["notifications"] = row.pop("funnel_notifications")
         out[name].append(row)
@@ -103,10 +112,38 @@ def _counts_only(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return [{key: r[key], "event": r["event"], "events": r["events"]} for r in rows]
 
 
-def _with_delivered_latency(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    # as queries._counts_with_latency: only delivered rows carry a latency
+def _with_delivered_latency(
+    rows: list[dict[str, Any]], latency: dict[Any, dict[str, Any]], key: str | None
+) -> list[dict[str, Any]]:
+    """As queries._counts_with_latency: delivered rows carry the latency of their
+    key value (`latency`: key value → {latency_count, latency}), others none."""
     empty = {"latency_count": 0, "latency": None}
-    return [r if r["event"] == "delivered" else {**r, **empty} for r in rows]
+    return [
+        {**r, **latency.get(r[key] if key else None, empty)}
+        if r["event"] == "delivered"
+        else {**r, **empty}
+        for r in rows
+    ]
+
+
+def latency_by_channel(rows: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """Pure: per-channel histogram rows → channel (and None: every channel merged) →
+    {latency_count, latency_sum, latency: [p50, p90, p95, p99]}."""
+    out: dict[Any, dict[str, Any]] = {}
+    for r in rows:
+        out[r["channel"]] = {
+            "latency_count": int(r["latency_count"]),
+            "latency_sum": int(r["latency_sum"]),
+            "latency": q.hist_quantiles(r["hist"]),
+        }
+    if rows:
+        merged = q.merge_hists([r["hist"] for r in rows])
+        out[None] = {
+            "latency_count": sum(int(r["latency_count"]) for r in rows),
+            "latency_sum": sum(int(r["latency_sum"]) for r in rows),
+            "latency": q.hist_quantiles(merged),
+        }
+    return out
 
 
 def shape(
@@ -115,17 +152,25 @@ def shape(
     interval: str,
     source: str,
     funnel: dict[str, Any] | None = None,
+    latency: list[dict[str, Any]] | None = None,
 ) -> Overview:
     """Pure: the grouping sets → the seven documents of ``analytics.queries``
-    (`funnel`: the funnel document when it came from its own query)."""
+    (`funnel`: the funnel document when it came from its own query; `latency`:
+    the delivered latency histogram rows per channel, see `latency_plan`)."""
     window = q.window(f, source)
-    delivered = [r for r in sets["channel"] if r["event"] == "delivered"]
+    lat = latency_by_channel(latency or [])
+    delivered = [
+        {"channel": ch, **v} for ch, v in lat.items() if ch is not None and v["latency_count"]
+    ]
     heat = [r for r in sets["how"] if r["event"] in HEATMAP_EVENTS]
     if funnel is None:
         stages = [r for r in sets["event"] if r["event"] in q.FUNNEL]
         funnel = {**window, "stages": q.shape_funnel(stages)}
     return Overview(
-        summary={**window, **q.shape_summary(_with_delivered_latency(sets["event"]))},
+        summary={
+            **window,
+            **q.shape_summary(_with_delivered_latency(sets["event"], lat, None)),
+        },
         funnel=funnel,
         timeline={**window, **q.shape_timeline(sets["bucket"], f, interval)},
         by_type={
@@ -134,7 +179,9 @@ def shape(
         },
         by_method={
             **window,
-            "items": q.shape_breakdown(_with_delivered_latency(sets["channel"]), "channel"),
+            "items": q.shape_breakdown(
+                _with_delivered_latency(sets["channel"], lat, "channel"), "channel"
+            ),
         },
         latency={**window, "event": "delivered", "channels": q.shape_latency(delivered)},
         heatmap={
@@ -153,9 +200,11 @@ async def overview(
     source: str = "auto",
     store_rows: int | None = None,
 ) -> Overview:
-    """The dashboard's documents: one query, or two on rollups (the funnel stays raw)."""
+    """The dashboard's documents: the counts query and the latency histograms, plus
+    the funnel's own query on rollups."""
     p = plan(f, interval, choose_source(f, source, store_rows))
     sets = split(await q.run(sink, p))
-    if p.source == "raw":
-        return shape(sets, f, interval, p.source)
-    return shape(sets, f, interval, p.source, funnel=await q.funnel(sink, f))
+    lp = latency_plan(f, p.source)
+    latency = await q.run(sink, lp) if lp is not None else []
+    funnel = None if p.source == "raw" else await q.funnel(sink, f, p.source)
+    return shape(sets, f, interval, p.source, funnel=funnel, latency=latency)

@@ -1,16 +1,29 @@
 """Every analytics query, shared by the API, the dashboards, the tests and the benchmark.
 
 A window [start, end) is answered from up to three places (``source="rollup"``,
-the default for windows over 3 hours): whole days from ``events_daily``, whole
-hours at the edges from ``events_hourly``, and the partial hours at the very
+the default for windows over 3 hours): whole days from a daily rollup, whole
+hours at the edges from the hourly one, and the partial hours at the very
 edges (the recent minutes, typically) from raw ``events``. Every part produces
-the same aggregate *states* (counts, groupBitmap of notification ids, uniq
-users, t-digest latency), merged by one outer query, so counts and distinct
+the same partial aggregates, merged by one outer query, so counts and distinct
 notifications are exact whichever part a row came from. A key that needs finer
 time than a rollup holds (hour buckets, hour of week) skips the daily level;
-minute timelines and ``source="raw"`` read raw events only.
+minute timelines and ``source="raw"`` read raw events only. Three pairs of
+rollups (``sql/clickhouse/0004_histograms_and_funnel.sql``):
 
-A raw-only plan aggregates directly (``count()``, ``quantilesTDigest…``) instead of
+- ``events_hourly``/``events_daily``: counts and latency sums per period ×
+  event × category × channel (plain sums: cheap to build and to merge);
+- ``latency_hourly``/``latency_daily``: a log-scale latency histogram (one
+  bucket per ms below 64 ms, then ×1.02 per bucket; count, sum, min and max per
+  bucket) that merges by addition. Percentiles are read from the merged
+  histogram in Python (`hist_quantiles`): within a bucket the value is
+  interpolated between its min and max, so a percentile is within 2 % of the
+  exact one (exact when its bucket holds one distinct value). Raw events go
+  through the same buckets, so every source gives the same figures;
+- ``funnel_hourly``/``funnel_daily``: one bitmap of notification ids per period
+  × funnel event (exact distinct counts; a day's bitmap is dense, so merging 90
+  is a few ms). A funnel filtered by category or channel reads raw events.
+
+A raw-only plan aggregates directly (``count()``, ``groupBitmap…``) instead of
 building states and merging them in an outer query: the same numbers, a few ms
 less per query. ``build(..., sets=...)`` answers several GROUP BYs in one scan
 (GROUPING SETS); the dashboards use it (``analytics/overview.py``).
@@ -100,18 +113,23 @@ def bucket_count(start_ms: int, end_ms: int, interval: str) -> int:
 
 
 Range = tuple[str | None, int, int]  # (rollup table or None for raw events, start, end)
+Rollups = tuple[tuple[str, str, int], ...]
 
 # rollup table, its time column, its period; coarsest first
-ROLLUPS = (("events_daily", "day", DAY_MS), ("events_hourly", "hour", HOUR_MS))
+ROLLUPS: Rollups = (("events_daily", "day", DAY_MS), ("events_hourly", "hour", HOUR_MS))
+LATENCY_ROLLUPS: Rollups = (("latency_daily", "day", DAY_MS), ("latency_hourly", "hour", HOUR_MS))
+FUNNEL_ROLLUPS: Rollups = (("funnel_daily", "day", DAY_MS), ("funnel_hourly", "hour", HOUR_MS))
 
 
-def split_ranges(start_ms: int, end_ms: int, finest_ms: int = DAY_MS) -> list[Range]:
+def split_ranges(
+    start_ms: int, end_ms: int, finest_ms: int = DAY_MS, rollups: Rollups = ROLLUPS
+) -> list[Range]:
     """Pure: [start, end) cut into rollup and raw parts covering every ms exactly once.
 
     Uses rollups whose period is at most `finest_ms` (what the query's keys can
     be answered from), the coarsest one for the middle of the window.
     """
-    levels = [r for r in ROLLUPS if r[2] <= finest_ms]
+    levels = [r for r in rollups if r[2] <= finest_ms]
 
     def cut(a: int, b: int, i: int) -> list[Range]:
         if a >= b:
@@ -159,6 +177,15 @@ KEY_HOUR_OF_WEEK = Key(
     finest_ms=HOUR_MS,
 )
 
+# The latency histogram's bucket of a raw event: the same expression as the
+# latency_hourly view's (sql/clickhouse/0004_histograms_and_funnel.sql).
+LATENCY_BUCKET_SQL = (
+    "multiIf(assumeNotNull(latency_ms) < 64, toUInt16(assumeNotNull(latency_ms)),"
+    " toUInt16(64 + floor(log(assumeNotNull(latency_ms) / 64) / log(1.02))))"
+)
+KEY_LATENCY_BUCKET = Key("lbucket", LATENCY_BUCKET_SQL, "bucket", finest_ms=DAY_MS)
+HAS_LATENCY = "latency_ms IS NOT NULL"
+
 # measure name -> (raw state, rollup state, final merge)
 MEASURES: dict[str, tuple[str, str, str]] = {
     "events": ("count()", "sum(events)", "sum(events)"),
@@ -167,19 +194,19 @@ MEASURES: dict[str, tuple[str, str, str]] = {
         "groupBitmapMergeState(notifications)",
         "groupBitmapMerge(notifications)",
     ),
-    "users": ("uniqState(user_id)", "uniqMergeState(users)", "uniqMerge(users)"),
     "latency_sum": ("sum(ifNull(latency_ms, 0))", "sum(latency_sum)", "sum(latency_sum)"),
     "latency_count": (
         "countIf(latency_ms IS NOT NULL)",
         "sum(latency_count)",
         "sum(latency_count)",
     ),
-    "latency": (
-        f"quantilesTDigestStateIf({_Q})(assumeNotNull(latency_ms), latency_ms IS NOT NULL)",
-        f"quantilesTDigestMergeState({_Q})(latency)",
-        f"quantilesTDigestMerge({_Q})(latency)",
-    ),
+    # one latency histogram bucket (latency_* rollups; raw rows need HAS_LATENCY)
+    "hist_n": ("count()", "sum(n)", "sum(hist_n)"),
+    "hist_total": ("sum(assumeNotNull(latency_ms))", "sum(total)", "sum(hist_total)"),
+    "hist_lo": ("min(assumeNotNull(latency_ms))", "min(lo)", "min(hist_lo)"),
+    "hist_hi": ("max(assumeNotNull(latency_ms))", "max(hi)", "max(hist_hi)"),
 }
+HIST = ["hist_n", "hist_total", "hist_lo", "hist_hi"]
 
 
 # measure name -> the plain aggregate over raw events (raw-only plans: no state round trip);
@@ -187,24 +214,12 @@ MEASURES: dict[str, tuple[str, str, str]] = {
 DIRECT: dict[str, str] = {
     "events": "count()",
     "notifications": "groupBitmap(notification_id)",
-    "users": "uniq(user_id)",
     "latency_sum": "sum(ifNull(latency_ms, 0))",
     "latency_count": "countIf(latency_ms IS NOT NULL)",
-    "latency": f"quantilesTDigestIf({_Q})(assumeNotNull(latency_ms), latency_ms IS NOT NULL)",
+    **{m: MEASURES[m][0] for m in HIST},
 }
-# Latency of delivered events only, for a query that groups every event type:
-# the t-digest work is skipped for the other types, whose latency nobody reads.
-_DELIVERED = "event = 'delivered'"
-MEASURES["latency_delivered"] = (
-    f"quantilesTDigestStateIf({_Q})(assumeNotNull(latency_ms),"
-    f" latency_ms IS NOT NULL AND {_DELIVERED})",
-    f"quantilesTDigestMergeStateIf({_Q})(latency, {_DELIVERED})",
-    f"quantilesTDigestMerge({_Q})(latency_delivered)",
-)
-DIRECT["latency_delivered"] = (
-    f"quantilesTDigestIf({_Q})(assumeNotNull(latency_ms), latency_ms IS NOT NULL AND {_DELIVERED})"
-)
-# Distinct notifications of the funnel's events only (same reason).
+# Distinct notifications of the funnel's events only, for a query that groups
+# every event type (the dashboards' raw overview).
 _IN_FUNNEL = "event IN ('" + "', '".join(FUNNEL) + "')"
 MEASURES["funnel_notifications"] = (
     f"groupBitmapStateIf(notification_id, {_IN_FUNNEL})",
@@ -247,11 +262,15 @@ def build(
     f: Filters,
     source: str,
     sets: Sequence[Sequence[str]] | None = None,
+    rollups: Rollups = ROLLUPS,
+    raw_where: Sequence[str] = (),
 ) -> Plan:
     """Pure: one aggregate query over [start, end): raw, or rollups + raw edges.
 
     With `sets` (groups of key names) the outer GROUP BY is GROUPING SETS and each
     row carries ``set_mask`` (see `set_mask`) telling which set it belongs to.
+    `rollups`: the tables to read (``ROLLUPS`` and the like); `raw_where`: extra
+    conditions on raw events only (the rollups hold no other rows).
     """
     source = choose_source(f, source)
     finest = min((k.finest_ms for k in keys), default=DAY_MS)
@@ -259,7 +278,7 @@ def build(
     if source == "raw" or finest < HOUR_MS:
         source, ranges = "raw", [(None, f.start_ms, f.end_ms)]
     else:
-        ranges = split_ranges(f.start_ms, f.end_ms, finest)
+        ranges = split_ranges(f.start_ms, f.end_ms, finest, rollups)
     params: dict[str, Any] = {}
     common = _filters_sql(f, params)
     names = [k.name for k in keys]
@@ -273,7 +292,7 @@ def build(
         cols += [f"{DIRECT[m]} AS {m}" for m in measures]
         sql = (
             f"SELECT {', '.join(cols)} FROM events WHERE "
-            + " AND ".join([*_raw_window(0), *common])
+            + " AND ".join([*_raw_window(0), *raw_where, *common])
             + _group_by(names, sets)
             + order
         )
@@ -282,12 +301,12 @@ def build(
     for i, (table, a, b) in enumerate(ranges):
         if table is None:
             params[f"p{i}a"], params[f"p{i}b"] = a, b
-            where = _raw_window(i)
+            where = [*_raw_window(i), *raw_where]
             cols = [f"{k.raw} AS {k.name}" for k in keys]
             cols += [f"{MEASURES[m][0]} AS {m}" for m in measures]
             table = "events"
         else:
-            t = next(col for name, col, _ in ROLLUPS if name == table)
+            t = next(col for name, col, _ in rollups if name == table)
             params[f"p{i}a"], params[f"p{i}b"] = a // 1000, b // 1000
             where = [
                 f"{t} >= toDateTime({{p{i}a:Int64}}, 'UTC')",
@@ -310,9 +329,84 @@ def _raw_window(i: int) -> list[str]:
     ]
 
 
+def latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
+    """Pure: one latency histogram per key tuple, from the latency rollups + raw edges.
+
+    Rows: the keys, ``hist`` (sorted ``(bucket, n, min, max)`` tuples),
+    ``latency_count`` and ``latency_sum`` (exact).
+    """
+    inner = build(
+        [*keys, KEY_LATENCY_BUCKET],
+        HIST,
+        f,
+        source,
+        rollups=LATENCY_ROLLUPS,
+        raw_where=[HAS_LATENCY],
+    )
+    names = [k.name for k in keys]
+    cols = [
+        *names,
+        "arraySort(groupArray((lbucket, hist_n, hist_lo, hist_hi))) AS hist",
+        "sum(hist_n) AS latency_count",
+        "sum(hist_total) AS latency_sum",
+    ]
+    group = f" GROUP BY {', '.join(names)}" if names else ""
+    sql = f"SELECT {', '.join(cols)} FROM (\n{inner.sql}\n){group}"
+    return Plan(sql, inner.params, inner.source)
+
+
+Bucket = tuple[int, int, int, int]  # (bucket, count, min, max)
+
+
+def merge_hists(hists: Sequence[Sequence[Bucket]]) -> list[Bucket]:
+    """Pure: histograms merged as the rollups merge them (counts add, min/max of bounds)."""
+    out: dict[int, Bucket] = {}
+    for hist in hists:
+        for b, n, lo, hi in hist:
+            had = out.get(b)
+            out[b] = (
+                (b, n, lo, hi) if had is None else (b, had[1] + n, min(had[2], lo), max(had[3], hi))
+            )
+    return [out[b] for b in sorted(out)]
+
+
+def hist_quantiles(hist: Sequence[Bucket], qs: Sequence[float] = QUANTILES) -> list[float] | None:
+    """Pure: percentiles from a sorted latency histogram, None when it is empty.
+
+    The q-quantile is the value of rank ``floor(q × n)`` (0-based, as
+    ClickHouse's ``quantileExact``); inside its bucket it is interpolated
+    linearly between the bucket's min and max by its rank there. Every value
+    of a bucket lies in [min, max] and max/min ≤ 1.02, so the answer is within
+    2 % of the exact percentile, and exact when the bucket holds one value.
+    """
+    total = sum(int(b[1]) for b in hist)
+    if not total:
+        return None
+    out: list[float] = []
+    for q in qs:
+        k = min(total - 1, int(q * total))
+        cum = 0
+        for _, n, lo, hi in hist:
+            n = int(n)
+            if k < cum + n:
+                r = k - cum
+                out.append(float(lo) if n == 1 else lo + (hi - lo) * r / (n - 1))
+                break
+            cum += n
+    return out
+
+
 async def run(sink: Sink, plan: Plan) -> list[dict[str, Any]]:
     result = await sink.query(plan.sql, plan.params)
     return [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+
+
+async def run_latency(sink: Sink, plan: Plan) -> list[dict[str, Any]]:
+    """A `latency_plan`'s rows with ``latency`` = [p50, p90, p95, p99] (None if empty)."""
+    rows = await run(sink, plan)
+    for r in rows:
+        r["latency"] = hist_quantiles(r.pop("hist"))
+    return rows
 
 
 def _rate(num: float, den: float) -> float | None:
@@ -372,21 +466,17 @@ def merge_latency(
 async def _counts_with_latency(
     sink: Sink, keys: list[Key], f: Filters, source: str
 ) -> tuple[Plan, list[dict[str, Any]]]:
-    """Counts per keys + event, and latency of delivered events (a second, narrower query:
-    merging t-digest states of every event type would be wasted work)."""
+    """Counts per keys + event, and the latency of delivered events (a second query,
+    over the latency histograms)."""
     plan = build([*keys, KEY_EVENT], ["events"], f, source)
     rows = await run(sink, plan)
     if f.events and "delivered" not in f.events:
         return plan, merge_latency(rows, [], [])
-    lat = await run(
-        sink,
-        build(
-            [*keys, KEY_EVENT],
-            ["latency_count", "latency"],
-            replace(f, events=("delivered",)),
-            source,
-        ),
+    lat = await run_latency(
+        sink, latency_plan([*keys, KEY_EVENT], replace(f, events=("delivered",)), source)
     )
+    for r in lat:
+        r.pop("latency_sum")
     return plan, merge_latency(rows, lat, [*(k.name for k in keys), "event"])
 
 
@@ -469,13 +559,19 @@ def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return stages
 
 
-async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
+def funnel_plan(f: Filters, source: str) -> Plan:
+    """Pure: distinct notifications per funnel event. The funnel rollups hold one
+    bitmap per period × event, not split by category or channel: a filtered
+    funnel reads raw events."""
     f = replace(f, events=FUNNEL)
-    if source == "auto":
-        # Distinct ids do not roll up: merging per-period bitmaps of millions of
-        # notification ids cost as much CPU as the raw scan at 10M events (measured).
+    if f.category or f.channel:
         source = "raw"
-    plan = build([KEY_EVENT], ["notifications"], f, source)
+    return build([KEY_EVENT], ["notifications"], f, source, rollups=FUNNEL_ROLLUPS)
+
+
+async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
+    plan = funnel_plan(f, source)
+    f = replace(f, events=FUNNEL)
     return {**window(f, plan.source), "stages": shape_funnel(await run(sink, plan))}
 
 
@@ -501,11 +597,11 @@ async def latency(
     sink: Sink, f: Filters, event: str = "delivered", source: str = "auto"
 ) -> dict[str, Any]:
     f = replace(f, events=(event,))
-    plan = build([KEY_CHANNEL], ["latency_sum", "latency_count", "latency"], f, source)
+    plan = latency_plan([KEY_CHANNEL], f, source)
     return {
         **window(f, plan.source),
         "event": event,
-        "channels": shape_latency(await run(sink, plan)),
+        "channels": shape_latency(await run_latency(sink, plan)),
     }
 
 

@@ -1,11 +1,11 @@
--- Daily delivery funnel over the last 30 days: distinct notifications created, delivered, read, clicked (from the hourly rollup)
+-- Daily delivery funnel over the last 30 days: distinct notifications created, delivered, read, clicked (from the funnel rollup)
 SELECT
-    toDate(hour) AS day,
+    toDate(day) AS day,
     groupBitmapMergeIf(notifications, event = 'created') AS created,
     groupBitmapMergeIf(notifications, event = 'delivered') AS delivered,
     groupBitmapMergeIf(notifications, event = 'read') AS read,
     groupBitmapMergeIf(notifications, event = 'clicked') AS clicked
-FROM events_hourly
-WHERE hour >= now() - INTERVAL 30 DAY
+FROM funnel_daily
+WHERE day >= now() - INTERVAL 30 DAY
 GROUP BY day
 ORDER BY day
