@@ -60,6 +60,78 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
+def loadavg() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+def all_cpu() -> tuple[float, dict[int, tuple[str, float]]]:
+    """Busy CPU seconds of the whole machine, and (name, CPU seconds) of every process."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    ticks = [int(v) for v in fields]
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / CLK  # all but idle and iowait
+    procs: dict[int, tuple[str, float]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            raw = (d / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        f = raw.rsplit(")", 1)[1].split()
+        procs[int(d.name)] = (comm, (int(f[11]) + int(f[12])) / CLK)
+    return busy, procs
+
+
+class CpuShares:
+    """Who used the machine's cores between start() and stop(), in % of one core:
+    the given pid groups, Postgres and Redis (by process name), and everything else."""
+
+    NAMED = {"postgres": ("postgres",), "redis": ("redis-server",)}
+
+    def __init__(self, groups: dict[str, list[int]]) -> None:
+        self.groups = groups
+        self.t0 = 0.0
+        self.busy0 = 0.0
+        self.procs0: dict[int, tuple[str, float]] = {}
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+        self.busy0, self.procs0 = all_cpu()
+
+    def stop(self) -> dict[str, Any]:
+        busy1, procs1 = all_cpu()
+        wall = time.perf_counter() - self.t0
+
+        def used(pid: int) -> float:
+            now = procs1.get(pid)
+            if now is None:
+                return 0.0
+            before = self.procs0.get(pid)
+            return now[1] - (before[1] if before and before[0] == now[0] else 0.0)
+
+        out: dict[str, Any] = {}
+        counted = 0.0
+        for name, pids in self.groups.items():
+            each = [used(pid) for pid in pids]
+            counted += sum(each)
+            out[name] = (
+                [round(100 * v / wall, 1) for v in each]
+                if len(each) > 1
+                else (round(100 * sum(each) / wall, 1))
+            )
+        mine = {pid for pids in self.groups.values() for pid in pids}
+        for name, comms in self.NAMED.items():
+            v = sum(
+                used(pid) for pid, (comm, _) in procs1.items() if comm in comms and pid not in mine
+            )
+            counted += v
+            out[name] = round(100 * v / wall, 1)
+        out["other"] = round(100 * max(0.0, busy1 - self.busy0 - counted) / wall, 1)
+        out["machine"] = round(100 * (busy1 - self.busy0) / wall, 1)
+        return out
+
+
 def pct(values: list[float], p: float) -> float:
     if not values:
         return float("nan")
@@ -241,6 +313,7 @@ async def send_loop(
     admin: str,
     notify: str,
     pids: list[int],
+    client_pids: list[int],
 ) -> dict[str, Any]:
     """Targeted messages at args.rate for args.seconds, then args.broadcasts broadcasts."""
     senders: list[Any] = []
@@ -261,6 +334,9 @@ async def send_loop(
     await bcast.open(1)
 
     sent = 0
+    shares = CpuShares({"hub": pids, "clients": client_pids, "sender": [os.getpid()]})
+    load = [loadavg()]
+    shares.start()
     cpu_start = sum(cpu_s(pid) for pid in pids)
     tasks: set[asyncio.Task[None]] = set()
     tick = 0.005
@@ -297,6 +373,8 @@ async def send_loop(
     if tasks:
         await asyncio.gather(*tasks)
     achieved = sent / (time.perf_counter() - start)
+    cpu_shares = shares.stop()
+    load.append(loadavg())
     await asyncio.sleep(1.0)
     cpu_mid = sum(cpu_s(pid) for pid in pids)
     for i in range(args.broadcasts):
@@ -313,6 +391,9 @@ async def send_loop(
         ),
         "sent": sent,
         "achieved_rate": round(achieved, 1),
+        # while sending, in % of one core (the machine has os.cpu_count() cores)
+        "cpu_pct_while_sending": cpu_shares,
+        "loadavg_1m_start_end": load,
         "http_errors": sum(s.errors for s in senders) + bcast.errors,
     }
 
@@ -324,6 +405,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def hub_status(port: int, admin: str) -> dict[str, Any]:
+    import httpx
+
+    answer = httpx.get(
+        f"http://127.0.0.1:{port}/api/websocket/status",
+        headers={"Authorization": f"Bearer {admin}"},
+        timeout=30,
+    )
+    return answer.json()["process"]  # type: ignore[no-any-return]
 
 
 def start_hub(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -370,6 +462,13 @@ def main() -> int:
     p.add_argument("--db", default="sqlite", help="sqlite, or a postgresql:// URL")
     p.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     p.add_argument("--clients", type=int, default=2, help="client processes")
+    p.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="HUB_X=V",
+        help="a setting for the hub processes, e.g. --env HUB_EVENT_LOOP=asyncio (repeatable)",
+    )
     args = p.parse_args()
     if args.path == "fanout" and args.backend == "memory":
         p.error("--path fanout publishes into Redis: use --backend redis or redis2")
@@ -407,6 +506,11 @@ def main() -> int:
         HUB_EMAIL_URL=f"file://{tmp}/mail",
         PYTHONPATH=str(ROOT),
     )
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name.startswith("HUB_"):
+            p.error(f"--env takes HUB_NAME=value, not {item!r}")
+        env[name] = value
     nproc = 2 if args.backend == "redis2" else 1
     ports = [free_port() for _ in range(nproc)]
     procs = [start_hub(env, port) for port in ports]
@@ -434,18 +538,20 @@ def main() -> int:
         rss1 = [rss_kb(pr.pid) for pr in procs]
         cpu0 = [cpu_s(pr.pid) for pr in procs]
         t_run = time.perf_counter()
-        sender = asyncio.run(send_loop(args, ports, users, admin, notify, [pr.pid for pr in procs]))
+        before = [hub_status(port, admin) for port in ports]
+        sender = asyncio.run(
+            send_loop(
+                args,
+                ports,
+                users,
+                admin,
+                notify,
+                [pr.pid for pr in procs],
+                [w.pid for w in workers],
+            )
+        )
         run_wall = time.perf_counter() - t_run
-        import httpx
-
-        statuses = [
-            httpx.get(
-                f"http://127.0.0.1:{port}/api/websocket/status",
-                headers={"Authorization": f"Bearer {admin}"},
-                timeout=30,
-            ).json()["process"]
-            for port in ports
-        ]
+        statuses = [hub_status(port, admin) for port in ports]
         cpu1 = [cpu_s(pr.pid) for pr in procs]
         stop.set()
         reports = [pipe.recv() for pipe in pipes]
@@ -493,6 +599,9 @@ def main() -> int:
                     "rss_per_conn_kb": round((sum(rss1) - sum(rss0)) / max(1, args.conns), 1),
                     "rss_mb": [round(r / 1024, 1) for r in rss1],
                     "gc_full": [st["gc_full"] for st in statuses],
+                    "gc_full_during_run": [
+                        st["gc_full"] - b["gc_full"] for st, b in zip(statuses, before, strict=True)
+                    ],
                     "gc_max_pause_ms": [st["gc_max_pause_ms"] for st in statuses],
                     "dropped_slow": sum(st["dropped_slow"] for st in statuses),
                     "cpu_pct": [

@@ -73,6 +73,9 @@ class Settings:
     run_workers: bool = True
     migrate_on_start: bool = True
     log_level: str = "info"
+    # Event loop of `hub serve`: "auto" (uvloop when installed, as it is by default),
+    # "uvloop" or "asyncio".
+    event_loop: str = "auto"
 
     # Producer API
     # Concurrent POST /api/notifications without an idempotency key are written in

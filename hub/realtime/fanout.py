@@ -216,27 +216,25 @@ class Fanout:
     # ------------------------------------------------------------ dispatch
 
     def dispatch(self, raw: str) -> None:
-        parsed = wire.parse_frame(raw)
-        if parsed is None:
-            return
-        kind, name, text = parsed
-        self.stats.received += 1
-        if kind == "u":
-            conns = self.users.get(name)
+        users = self.users
+        for kind, name, text in wire.parse_frames(raw):
+            self.stats.received += 1
+            if kind == "u":
+                conns = users.get(name)
+                if conns:
+                    seq = wire.seq_of(text)
+                    frame = wire.ws_frame(text)
+                    for conn in tuple(conns):
+                        conn.push(seq, text, frame)
+                continue
+            if name == self._probe:
+                self._probe_seen.set()
+                continue
+            conns = self.named.get(name)
             if conns:
-                seq = wire.seq_of(text)
                 frame = wire.ws_frame(text)
                 for conn in tuple(conns):
-                    conn.push(seq, text, frame)
-            return
-        if name == self._probe:
-            self._probe_seen.set()
-            return
-        conns = self.named.get(name)
-        if conns:
-            frame = wire.ws_frame(text)
-            for conn in tuple(conns):
-                conn.push(None, text, frame)
+                    conn.push(None, text, frame)
 
     # ------------------------------------------------------------ connections
 

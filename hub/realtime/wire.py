@@ -7,6 +7,11 @@ target is ``u<json user id>`` (one user's sockets) or ``c<json channel>``
 text after the newline is sent to sockets unchanged, so a message is
 serialised once however many sockets receive it.
 
+A backend publishes the messages of one ``publish_users`` call as ONE frame,
+``m\n<target>\n<text>\n<target>\n<text>...``: every process then handles one
+pub/sub message per batch instead of one per message. Targets and texts never
+contain a raw newline (they are compact JSON).
+
 Messages to a user carry ``"seq"`` as their first key: a per-user sequence
 assigned where the message is logged (atomically with the publish), so the
 order of ``seq`` is the order on the channel and a client may resume with
@@ -55,10 +60,16 @@ def frame(target: str, text: str) -> str:
     return target + "\n" + text
 
 
-def parse_frame(raw: str) -> tuple[str, str, str] | None:
-    """``(kind, name, text)`` of a channel frame, or None if it is not one of ours."""
-    head, sep, text = raw.partition("\n")
-    if not sep or len(head) < 3 or head[0] not in "uc":
+MULTI = "m\n"
+
+
+def multi_frame(frames: list[str]) -> str:
+    """One channel message carrying several frames (see ``parse_frames``)."""
+    return MULTI + "\n".join(frames)
+
+
+def _target(head: str) -> tuple[str, str] | None:
+    if len(head) < 3 or head[0] not in "uc":
         return None
     try:
         name = json.loads(head[1:])
@@ -66,7 +77,31 @@ def parse_frame(raw: str) -> tuple[str, str, str] | None:
         return None
     if not isinstance(name, str):
         return None
-    return head[0], name, text
+    return head[0], name
+
+
+def parse_frame(raw: str) -> tuple[str, str, str] | None:
+    """``(kind, name, text)`` of a channel frame, or None if it is not one of ours."""
+    head, sep, text = raw.partition("\n")
+    target = _target(head) if sep else None
+    if target is None:
+        return None
+    return target[0], target[1], text
+
+
+def parse_frames(raw: str) -> list[tuple[str, str, str]]:
+    """The ``(kind, name, text)`` of every frame in a channel message (one or a multi
+    frame); whatever is not ours is skipped."""
+    if not raw.startswith(MULTI):
+        one = parse_frame(raw)
+        return [] if one is None else [one]
+    lines = raw[len(MULTI) :].split("\n")
+    out = []
+    for i in range(0, len(lines) - 1, 2):
+        target = _target(lines[i])
+        if target is not None:
+            out.append((target[0], target[1], lines[i + 1]))
+    return out
 
 
 def seq_of(text: str) -> int | None:

@@ -42,17 +42,20 @@ class MemoryBackend:
         return None
 
     async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
+        frames = []
         for user_id, tail in items:
             current, log = self._logs.pop(user_id, (seq_base(), deque(maxlen=self.max_log)))
             current += 1
             text = wire.with_seq(current, tail)
             log.append(text)
             self._logs[user_id] = (current, log)
-            # the memory queue is unbounded, so this never suspends: seq order
-            # is publish order even with concurrent publishers
-            await self.broadcast.publish(channel, wire.frame(wire.user_target(user_id), text))
+            frames.append(wire.frame(wire.user_target(user_id), text))
         while len(self._logs) > MAX_USERS:
             self._logs.popitem(last=False)
+        if frames:
+            # seqs are assigned above without suspending, and the memory queue is
+            # unbounded so this never suspends: seq order is publish order
+            await self.broadcast.publish(channel, wire.multi_frame(frames))
 
     async def publish_frame(self, channel: str, raw: str) -> None:
         await self.broadcast.publish(channel, raw)

@@ -26,19 +26,33 @@ from hub.realtime.backends.memory import seq_base
 
 # Seq, log and publish in one atomic step: the order of seq is the order in
 # which every subscriber receives the frames, which is what makes resume exact.
+# One call does a whole batch (KEYS: seq and log key of each message; ARGV: channel,
+# TTL, seq base, log length, then target and tail of each message) and publishes it
+# as one multi frame (wire.parse_frames): one command and one pub/sub message per
+# batch instead of one per message.
 PUBLISH_LUA = """
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('SET', KEYS[1], ARGV[5])
+local ttl, base, keep = ARGV[2], ARGV[3], -tonumber(ARGV[4])
+local parts = {}
+for i = 1, #KEYS / 2 do
+  local seq_key, log_key = KEYS[2 * i - 1], KEYS[2 * i]
+  if redis.call('EXISTS', seq_key) == 0 then
+    redis.call('SET', seq_key, base)
+  end
+  local seq = redis.call('INCR', seq_key)
+  redis.call('EXPIRE', seq_key, ttl)
+  local text = '{"seq":' .. string.format('%d', seq) .. ',' .. ARGV[4 + 2 * i]
+  redis.call('RPUSH', log_key, text)
+  redis.call('LTRIM', log_key, keep, -1)
+  redis.call('EXPIRE', log_key, ttl)
+  parts[i] = ARGV[3 + 2 * i] .. '\\n' .. text
 end
-local seq = redis.call('INCR', KEYS[1])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-local text = '{"seq":' .. string.format('%d', seq) .. ',' .. ARGV[3]
-redis.call('RPUSH', KEYS[2], text)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[6]), -1)
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[1], ARGV[2] .. '\\n' .. text)
-return seq
+redis.call('PUBLISH', ARGV[1], 'm\\n' .. table.concat(parts, '\\n'))
+return #parts
 """
+
+# Messages per script call: a call blocks Redis while it runs, so a send to
+# 10,000 users goes as several calls (in one pipeline).
+PUBLISH_CHUNK = 500
 
 STATS_MAX_AGE_S = 15.0  # a process that has not reported for this long is gone
 
@@ -91,18 +105,24 @@ class RedisBackend:
         await self.broadcast.connect()
 
     async def publish_users(self, channel: str, items: list[tuple[str, str]]) -> None:
+        if not items:
+            return
         base = seq_base()
-
-        def args(user_id: str, tail: str) -> list[str | int]:
-            return [channel, wire.user_target(user_id), tail, LOG_TTL_S, base, self.max_log]
-
-        if len(items) == 1:
-            user_id, tail = items[0]
-            await self._publish(keys=self._keys(user_id), args=args(user_id, tail))
+        calls = []
+        for start in range(0, len(items), PUBLISH_CHUNK):
+            keys: list[str] = []
+            args: list[str | int] = [channel, LOG_TTL_S, base, self.max_log]
+            for user_id, tail in items[start : start + PUBLISH_CHUNK]:
+                keys += self._keys(user_id)
+                args += (wire.user_target(user_id), tail)
+            calls.append((keys, args))
+        if len(calls) == 1:
+            keys, args = calls[0]
+            await self._publish(keys=keys, args=args)
             return
         async with self.client.pipeline(transaction=False) as pipe:
-            for user_id, tail in items:
-                await self._publish(keys=self._keys(user_id), args=args(user_id, tail), client=pipe)
+            for keys, args in calls:
+                await self._publish(keys=keys, args=args, client=pipe)
             await pipe.execute()
 
     async def publish_frame(self, channel: str, raw: str) -> None:

@@ -8,11 +8,13 @@ import secrets
 from pathlib import Path
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 import websockets
 
 from hub.auth import create_api_key, make_user_token
 from hub.db import Database
+from hub.realtime import wire
 from hub.realtime.backends.redis import RedisBackend
 from hub.realtime.fanout import Fanout
 from tests.conftest import SECRET, free_port, make_settings
@@ -135,15 +137,20 @@ async def test_one_subscription_per_process_and_ordered_subscribe(
             assert (await client.pubsub_numsub(one.channel))[0][1] == 2
         finally:
             await client.aclose()
-        # many users: still one subscription; each frame reaches the other process
+        # many users: still one subscription; each frame reaches the other process,
+        # the whole batch as one pub/sub message
         got: list[str] = []
         two.dispatch = got.append  # type: ignore[method-assign]
         await one.publish_many([(f"u{i}", {"type": "t", "i": i}) for i in range(100)])
         for _ in range(100):
-            if len(got) == 100:
+            if got:
                 break
             await asyncio.sleep(0.02)
-        assert len(got) == 100
+        await asyncio.sleep(0.05)
+        assert len(got) == 1
+        frames = wire.parse_frames(got[0])
+        assert [(kind, name) for kind, name, _ in frames] == [("u", f"u{i}") for i in range(100)]
+        assert [json.loads(text)["i"] for _, _, text in frames] == list(range(100))
         assert len(subscribers) == 1
         status = await one.status()
         assert status["cluster"]["processes"] == 2 and status["backend"] == "redis"
@@ -153,3 +160,36 @@ async def test_one_subscription_per_process_and_ordered_subscribe(
     finally:
         await one.stop()
         await two.stop()
+
+
+async def test_a_large_batch_is_published_in_chunks_with_consecutive_seqs(
+    redis_url: str, sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hub.realtime.backends.redis as redis_backend
+
+    monkeypatch.setattr(redis_backend, "PUBLISH_CHUNK", 3)
+    settings = make_settings(
+        sqlite_url, tmp_path, broadcast_url=redis_url, broadcast_prefix=secrets.token_hex(4)
+    )
+    fanout = Fanout(settings)
+    await fanout.start()
+    try:
+        got: list[str] = []
+        fanout.dispatch = got.append  # type: ignore[method-assign]
+        users = ["alice", "bob"] * 3 + ["alice"]
+        await fanout.publish_many([(u, {"type": "t", "i": i}) for i, u in enumerate(users)])
+        for _ in range(100):
+            if len(got) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert [len(wire.parse_frames(raw)) for raw in got] == [3, 3, 1]  # in order
+        frames = [f for raw in got for f in wire.parse_frames(raw)]
+        assert [name for _, name, _ in frames] == users
+        messages = [json.loads(text) for _, _, text in frames]
+        assert [m["i"] for m in messages] == list(range(7))
+        alice = [m["seq"] for m in messages if m["i"] % 2 == 0]
+        assert alice == list(range(alice[0], alice[0] + 4))
+        current, log = await fanout.backend.log("alice")
+        assert current == alice[-1] and [json.loads(e) for e in log] == messages[::2]
+    finally:
+        await fanout.stop()

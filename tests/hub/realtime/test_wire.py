@@ -35,6 +35,25 @@ def test_frames_round_trip_and_reject_foreign_input() -> None:
             wire.message_tail(bad_message)  # type: ignore[arg-type]
 
 
+def test_multi_frames_carry_a_batch_and_skip_foreign_parts() -> None:
+    texts = [wire.with_seq(s, wire.message_tail({"type": "t", "s": s})) for s in (1, 2)]
+    frames = [wire.frame(wire.user_target(u), t) for u, t in zip(["a", 'b"\n'], texts)]
+    frames.append(wire.frame(wire.channel_target("broadcast"), "{}"))
+    raw = wire.multi_frame(frames)
+    assert raw.count("\n") == 6  # one line per target and per text, after "m"
+    assert wire.parse_frames(raw) == [
+        ("u", "a", texts[0]),
+        ("u", 'b"\n', texts[1]),
+        ("c", "broadcast", "{}"),
+    ]
+    # a single frame is a batch of one; foreign targets and a dangling line are skipped
+    assert wire.parse_frames(frames[0]) == [("u", "a", texts[0])]
+    assert wire.parse_frames("nothing of ours") == []
+    assert wire.parse_frames(wire.multi_frame(["x1\n{}", frames[0], "u[1]\n{}"]) + "\nu") == [
+        ("u", "a", texts[0])
+    ]
+
+
 def test_plan_replay() -> None:
     log = [wire.with_seq(s, '"type":"t"}') for s in range(101, 106)]  # seqs 101..105
     plan = wire.plan_replay
