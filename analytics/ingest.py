@@ -40,7 +40,9 @@ import logging
 import os
 import secrets
 import shutil
+import sqlite3
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
@@ -59,6 +61,11 @@ MAX_BACKOFF = 30.0
 LIVE_CHANNEL = "admin:live"
 
 _COLUMNS = ", ".join(EVENT_COLUMNS)
+
+# Every insert: no merging of equal sorting keys inside the inserted block. The
+# rollup views' blocks are GROUP BY results (keys already unique) and outbox
+# events are unique, so that pass found nothing and cost 15-20 % of an insert.
+INSERT_SETTINGS: dict[str, Any] = {"optimize_on_insert": 0}
 _STAMPED = "batch_id = ?"
 _RANGE = "id > ? AND id <= ?"
 
@@ -148,6 +155,59 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+class SQLiteOutbox:
+    """The ingester's own connection to a SQLite outbox, kept open.
+
+    ``Database`` opens a connection (and a thread) per statement outside a
+    transaction; a round of the ingester runs a dozen statements. This one
+    connection runs each call in a worker thread, one call at a time.
+    ``synchronous=NORMAL`` (safe against corruption in WAL mode): what it can
+    lose in a power cut is a lease renewal or a prune, and a batch whose prune
+    was lost is re-sent with its token and dropped. A claim is written with
+    ``synchronous=FULL``: its boundaries decide the token.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._con: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    async def run(self, fn: Callable[[sqlite3.Connection], Any]) -> Any:
+        def locked() -> Any:
+            with self._lock:
+                if self._con is None:
+                    con = sqlite3.connect(
+                        self.path, isolation_level=None, timeout=30, check_same_thread=False
+                    )
+                    con.execute("PRAGMA synchronous = NORMAL")
+                    self._con = con
+                return fn(self._con)
+
+        return await asyncio.to_thread(locked)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+
+def _sqlite_path(url: str) -> str:
+    """Pure: the file of a sqlite:///path URL (as hub.db.Database reads it)."""
+    return url.split(":///", 1)[1].split("?", 1)[0]
+
+
+def _in_transaction(con: sqlite3.Connection, fn: Callable[[], Any]) -> Any:
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        out = fn()
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+    return out
+
+
 class Ingester:
     def __init__(
         self,
@@ -169,9 +229,12 @@ class Ingester:
         # chDB pulls batches from SQLite files (see the module docstring)
         self.pull = not db.is_postgres and sink.config.scheme == "chdb"
         self._pull_dir: str | None = None
+        self.outbox = None if db.is_postgres else SQLiteOutbox(_sqlite_path(db.url))
 
     def close(self) -> None:
-        """Remove the pulled batches' directory (files there are throw-away)."""
+        """Close the SQLite connection; remove the pulled batches' directory."""
+        if self.outbox is not None:
+            self.outbox.close()
         if self._pull_dir is not None:
             shutil.rmtree(self._pull_dir, ignore_errors=True)
             self._pull_dir = None
@@ -182,18 +245,29 @@ class Ingester:
         """Hold (or renew) the single-ingester lease; False if another process has it."""
         now = now_ms()
         # one statement: create the row, or take/renew the lease if free, expired or ours
-        row = await self.db.fetch_one(
+        sql = (
             "INSERT INTO analytics_ingest (id, epoch, owner, lease_until, ingested)"
             " VALUES (1, :epoch, :me, :until, 0) ON CONFLICT (id) DO UPDATE"
             " SET owner = excluded.owner, lease_until = excluded.lease_until"
             " WHERE analytics_ingest.owner IS NULL OR analytics_ingest.owner = excluded.owner"
             " OR analytics_ingest.lease_until < :now"
-            " RETURNING epoch",
-            {"epoch": secrets.token_hex(8), "me": self.owner, "until": now + LEASE_MS, "now": now},
+            " RETURNING epoch"
         )
-        if row is None:
+        args = {
+            "epoch": secrets.token_hex(8),
+            "me": self.owner,
+            "until": now + LEASE_MS,
+            "now": now,
+        }
+        if self.outbox is not None:
+            rows = await self.outbox.run(lambda con: con.execute(sql, args).fetchall())
+            epoch = rows[0][0] if rows else None
+        else:
+            row = await self.db.fetch_one(sql, args)
+            epoch = row["epoch"] if row else None
+        if epoch is None:
             return False
-        self._epoch = row["epoch"]
+        self._epoch = epoch
         return True
 
     async def release_lease(self) -> None:
@@ -207,16 +281,18 @@ class Ingester:
 
     async def claimed_batches(self) -> list[Batch]:
         """Batches claimed but not pruned (sent or not), oldest first."""
-        rows = await self.db.fetch_all(
+        stamped = (
             "SELECT DISTINCT batch_id FROM outbox WHERE batch_id IS NOT NULL ORDER BY batch_id"
         )
-        batches = [Batch(int(r["batch_id"])) for r in rows]
-        if not self.db.is_postgres:
-            ranges = await self.db.fetch_all(
-                "SELECT batch_id, first_id FROM outbox_batches ORDER BY batch_id"
-            )
-            batches += [Batch(int(r["batch_id"]), int(r["first_id"])) for r in ranges]
-        return batches
+        if self.outbox is None:
+            return [Batch(int(r["batch_id"])) for r in await self.db.fetch_all(stamped)]
+
+        def read(con: sqlite3.Connection) -> list[Batch]:
+            batches = [Batch(int(r[0])) for r in con.execute(stamped)]
+            ranges = con.execute("SELECT batch_id, first_id FROM outbox_batches ORDER BY batch_id")
+            return batches + [Batch(int(b), int(first)) for b, first in ranges]
+
+        return list(await self.outbox.run(read))
 
     async def claim(self) -> int | None:
         """Claim the next batch (oldest unclaimed rows, up to batch_size); its id or None."""
@@ -238,27 +314,36 @@ class Ingester:
 
     async def _claim_range(self) -> Batch | None:
         """SQLite: the next id range above everything claimed, recorded in outbox_batches."""
-        async with self.db.transaction():
-            after = await self.db.fetch_val(
+        size = self.batch_size
+
+        def claim(con: sqlite3.Connection) -> Batch | None:
+            after = con.execute(
                 "SELECT MAX(b) FROM (SELECT MAX(batch_id) AS b FROM outbox_batches"
                 " UNION ALL SELECT MAX(batch_id) FROM outbox WHERE batch_id IS NOT NULL)"
-            )
+            ).fetchone()[0]
             after = int(after or 0)
-            last = await self.db.fetch_val(
-                "SELECT id FROM outbox WHERE id > :after ORDER BY id LIMIT 1 OFFSET :skip",
-                {"after": after, "skip": self.batch_size - 1},
-            )
-            if last is None:
-                last = await self.db.fetch_val(
-                    "SELECT MAX(id) FROM outbox WHERE id > :after", {"after": after}
-                )
-            if last is None:
+            row = con.execute(
+                "SELECT id FROM outbox WHERE id > ? ORDER BY id LIMIT 1 OFFSET ?", (after, size - 1)
+            ).fetchone()
+            if row is None:
+                row = con.execute("SELECT MAX(id) FROM outbox WHERE id > ?", (after,)).fetchone()
+            if row is None or row[0] is None:
                 return None
-            await self.db.execute(
-                "INSERT INTO outbox_batches (batch_id, first_id) VALUES (:b, :first)",
-                {"b": last, "first": after + 1},
+            con.execute(
+                "INSERT INTO outbox_batches (batch_id, first_id) VALUES (?, ?)", (row[0], after + 1)
             )
-        return Batch(int(last), after + 1)
+            return Batch(int(row[0]), after + 1)
+
+        def durable(con: sqlite3.Connection) -> Batch | None:
+            con.execute("PRAGMA synchronous = FULL")
+            try:
+                return _in_transaction(con, lambda: claim(con))
+            finally:
+                con.execute("PRAGMA synchronous = NORMAL")
+
+        assert self.outbox is not None
+        batch: Batch | None = await self.outbox.run(durable)
+        return batch
 
     async def _next(self, queue: list[Batch]) -> Batch | None:
         if queue:
@@ -283,11 +368,10 @@ class Ingester:
         """The rows of a claimed batch as driver tuples (EVENT_COLUMNS order), oldest first."""
         where, args = self._where(batch)
         sql = f"SELECT {_COLUMNS} FROM outbox WHERE {where} ORDER BY id"  # noqa: S608
+        if self.outbox is not None:
+            return list(await self.outbox.run(lambda con: con.execute(sql, args).fetchall()))
         async with self.db.raw() as raw:
-            if self.db.is_postgres:
-                return list(await raw.fetch(sql.replace("?", "$1"), *args))
-            cursor = await raw.execute(sql, args)
-            return list(await cursor.fetchall())
+            return list(await raw.fetch(sql.replace("?", "$1"), *args))
 
     async def load(self, batch: Batch) -> Batch:
         if self.pull:
@@ -306,20 +390,24 @@ class Ingester:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # left by a round that failed before its insert
         where, args = self._where(batch)
-        async with self.db.raw() as raw:
-            await raw.execute("ATTACH DATABASE ? AS pull", (path,))
+
+        def copy(con: sqlite3.Connection) -> Counter[str]:
+            con.execute("ATTACH DATABASE ? AS pull", (path,))
             try:
-                await raw.execute("PRAGMA pull.journal_mode = OFF")
-                await raw.execute("PRAGMA pull.synchronous = OFF")
-                await raw.execute(
+                con.execute("PRAGMA pull.journal_mode = OFF")
+                con.execute("PRAGMA pull.synchronous = OFF")
+                con.execute(
                     f"CREATE TABLE pull.rows AS SELECT id, {_COLUMNS} FROM main.outbox"  # noqa: S608
                     f" WHERE {where} ORDER BY id",
                     args,
                 )
-                cursor = await raw.execute("SELECT event, COUNT(*) FROM pull.rows GROUP BY event")
-                batch.counts = Counter({str(e): int(k) for e, k in await cursor.fetchall()})
+                counts = con.execute("SELECT event, COUNT(*) FROM pull.rows GROUP BY event")
+                return Counter({str(e): int(k) for e, k in counts})
             finally:
-                await raw.execute("DETACH DATABASE pull")
+                con.execute("DETACH DATABASE pull")
+
+        assert self.outbox is not None
+        batch.counts = await self.outbox.run(copy)
         batch.n = sum(batch.counts.values())
         batch.file = path
 
@@ -333,14 +421,19 @@ class Ingester:
                     await self.sink.command(
                         f"INSERT INTO events ({_COLUMNS}) {_PULL_SELECT}"  # noqa: S608
                         f" FROM sqlite({_sql_string(batch.file)}, 'rows') ORDER BY id",
-                        settings={"insert_deduplication_token": self.token(batch.id)},
+                        settings={
+                            "insert_deduplication_token": self.token(batch.id),
+                            **INSERT_SETTINGS,
+                        },
                     )
                 return
             if not batch.rows:
                 return
             # the Arrow conversion is CPU work: keep it off the event loop too
             table = await asyncio.to_thread(to_arrow, batch.rows)
-            await self.sink.insert_arrow("events", table, token=self.token(batch.id))
+            await self.sink.insert_arrow(
+                "events", table, token=self.token(batch.id), settings=INSERT_SETTINGS
+            )
         finally:
             self.stats.insert_seconds += time.perf_counter() - t
             if batch.file is not None:
@@ -355,24 +448,20 @@ class Ingester:
                 await self.db.execute("DELETE FROM outbox WHERE batch_id = :b", {"b": batch_id})
                 await self._count_ingested(n)
             return
+
         # SQLite: batches are pruned in order, so everything up to batch_id goes (a
-        # rowid range); synchronous=NORMAL: a prune lost to a power cut only
-        # means the batch is re-sent with its token, and dropped
-        async with self.db.raw() as raw:
-            await raw.execute("PRAGMA synchronous = NORMAL")
-            await raw.execute("BEGIN IMMEDIATE")
-            try:
-                await raw.execute("DELETE FROM outbox WHERE id <= ?", (batch_id,))
-                await raw.execute("DELETE FROM outbox_batches WHERE batch_id <= ?", (batch_id,))
-                await raw.execute(
-                    "UPDATE analytics_ingest SET ingested = ingested + ?, last_batch_at = ?"
-                    " WHERE id = 1",
-                    (n, now_ms()),
-                )
-            except BaseException:
-                await raw.execute("ROLLBACK")
-                raise
-            await raw.execute("COMMIT")
+        # rowid range), and its outbox_batches row
+        def delete(con: sqlite3.Connection) -> None:
+            con.execute("DELETE FROM outbox WHERE id <= ?", (batch_id,))
+            con.execute("DELETE FROM outbox_batches WHERE batch_id <= ?", (batch_id,))
+            con.execute(
+                "UPDATE analytics_ingest SET ingested = ingested + ?, last_batch_at = ?"
+                " WHERE id = 1",
+                (n, now_ms()),
+            )
+
+        assert self.outbox is not None
+        await self.outbox.run(lambda con: _in_transaction(con, lambda: delete(con)))
 
     async def _count_ingested(self, n: int) -> None:
         await self.db.execute(
@@ -486,6 +575,7 @@ class Ingester:
                 await self.release_lease()
             except Exception:  # noqa: BLE001
                 log.debug("could not release the ingest lease", exc_info=True)
+            self.close()
 
     def _failed(self, exc: BaseException) -> None:
         self.stats.failures += 1
