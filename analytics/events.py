@@ -4,7 +4,8 @@ Every state change (a notification created, read, clicked, archived, deleted;
 a delivery sent, delivered, failed, bounced, suppressed, deferred; an
 unsubscribe) is recorded as an Event in the primary database's ``outbox``
 table, in the same transaction as the change itself. The ingester moves the
-outbox to ClickHouse; ``event_id`` makes that idempotent.
+outbox to ClickHouse in batches, each sent with a dedup token, so a re-sent
+batch counts once; ``event_id`` is the events table's last line of defence.
 """
 
 from __future__ import annotations
