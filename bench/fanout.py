@@ -200,11 +200,12 @@ class WsClient(asyncio.Protocol):
         if kind == "ping":
             self.send_frame(1, b'{"type":"pong"}')
             return
-        t = msg.get("t")
+        t, k = msg.get("t"), msg.get("k", kind)
         if t is None and kind == "notification.created":
-            t = (msg["notification"].get("data") or {}).get("t")
+            data = msg["notification"].get("data") or {}
+            t, k = data.get("t"), data.get("k", kind)
         if t is not None:
-            self.sink.append((now, float(t), str(msg.get("k", kind))))
+            self.sink.append((now, float(t), str(k)))
 
     def send_frame(self, opcode: int, payload: bytes) -> None:
         mask = os.urandom(4)
@@ -257,7 +258,7 @@ def client_main(
             await asyncio.sleep(0.1)
         conn.send(
             {
-                "received": [(now - t, k) for now, t, k in sink],
+                "received": [(now - t, k, t) for now, t, k in sink],
                 "cpu_s": time.process_time() - cpu0,
             }
         )
@@ -333,43 +334,55 @@ async def send_loop(
     bcast = HttpSender(ports[0], "/api/websocket/broadcast", {"Authorization": f"Bearer {admin}"})
     await bcast.open(1)
 
-    sent = 0
+    tasks: set[asyncio.Task[None]] = set()
+    channel = f"{args.prefix}:live"
+
+    async def at_rate(seconds: float, tag: dict[str, str]) -> tuple[int, float]:
+        """Send at args.rate for `seconds`; returns (sent, start time)."""
+        sent = 0
+        tick = 0.005
+        start = time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            # what is due by now: a late tick (this process waited for a core) catches
+            # up instead of quietly offering less than --rate
+            batch = max(0, int(args.rate * elapsed) - sent)
+            now = time.time()
+            if batch and redis_backend is not None:
+                from hub.realtime import wire
+
+                items = [
+                    (u, wire.message_tail({"type": "bench", "t": now, **tag}))
+                    for u in random.choices(users, k=batch)
+                ]
+                await redis_backend.publish_users(channel, items)
+                sent += batch
+            else:
+                for _ in range(batch):
+                    user = random.choice(users)
+                    sender = senders[sent % len(senders)]
+                    if args.path == "api":
+                        data = {"t": now, **tag}
+                        body = {"user_id": user, "category": "bench", "title": "b", "data": data}
+                    else:
+                        message = {"type": "bench", "t": now, **tag}
+                        body = {"channel": f"user:{user}", "message": message}
+                    task = asyncio.create_task(sender.post(body))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                    sent += 1
+            target = start + (tick * (1 + int((time.perf_counter() - start) / tick)))
+            await asyncio.sleep(max(0, target - time.perf_counter()))
+        return sent, start
+
+    # a freshly started hub's first requests are slower (connections, statements and
+    # the API key cache are still cold): --warmup seconds at the same rate go first and
+    # are reported apart ("warmup"); the measured run follows without a pause
+    warmup_sent = (await at_rate(args.warmup, {"k": "warmup"}))[0] if args.warmup > 0 else 0
     shares = CpuShares({"hub": pids, "clients": client_pids, "sender": [os.getpid()]})
     load = [loadavg()]
     shares.start()
     cpu_start = sum(cpu_s(pid) for pid in pids)
-    tasks: set[asyncio.Task[None]] = set()
-    tick = 0.005
-    start = time.perf_counter()
-    channel = f"{args.prefix}:live"
-    while (elapsed := time.perf_counter() - start) < args.seconds:
-        # what is due by now: a late tick (this process waited for a core) catches
-        # up instead of quietly offering less than --rate
-        batch = max(0, int(args.rate * elapsed) - sent)
-        now = time.time()
-        if batch and redis_backend is not None:
-            from hub.realtime import wire
-
-            items = [
-                (u, wire.message_tail({"type": "bench", "t": now}))
-                for u in random.choices(users, k=batch)
-            ]
-            await redis_backend.publish_users(channel, items)
-            sent += batch
-        else:
-            for _ in range(batch):
-                user = random.choice(users)
-                sender = senders[sent % len(senders)]
-                if args.path == "api":
-                    body = {"user_id": user, "category": "bench", "title": "b", "data": {"t": now}}
-                else:
-                    body = {"channel": f"user:{user}", "message": {"type": "bench", "t": now}}
-                task = asyncio.create_task(sender.post(body))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-                sent += 1
-        target = start + (tick * (1 + int((time.perf_counter() - start) / tick)))
-        await asyncio.sleep(max(0, target - time.perf_counter()))
+    sent, start = await at_rate(args.seconds, {})
     if tasks:
         await asyncio.gather(*tasks)
     achieved = sent / (time.perf_counter() - start)
@@ -390,6 +403,7 @@ async def send_loop(
             1000 * (cpu_end - cpu_mid) / max(1, args.broadcasts), 1
         ),
         "sent": sent,
+        "warmup_sent": warmup_sent,
         "achieved_rate": round(achieved, 1),
         # while sending, in % of one core (the machine has os.cpu_count() cores)
         "cpu_pct_while_sending": cpu_shares,
@@ -416,6 +430,20 @@ def hub_status(port: int, admin: str) -> dict[str, Any]:
         timeout=30,
     )
     return answer.json()["process"]  # type: ignore[no-any-return]
+
+
+def slow_by_second(sent_at: list[tuple[float, float]]) -> dict[int, int]:
+    """When the slowest 1 % were sent: {second of the run: how many}; a tail from one
+    hiccup shows as one second, a tail from steady queueing as all of them."""
+    if not sent_at:
+        return {}
+    first = min(t for t, _ in sent_at)
+    limit = pct([d for _, d in sent_at], 99)
+    out: dict[int, int] = {}
+    for t, d in sent_at:
+        if d >= limit:
+            out[int(t - first)] = out.get(int(t - first), 0) + 1
+    return dict(sorted(out.items()))
 
 
 def start_hub(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -456,6 +484,12 @@ def main() -> int:
     p.add_argument("--conns", type=int, default=1000)
     p.add_argument("--rate", type=int, default=500, help="targeted messages per second")
     p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument(
+        "--warmup",
+        type=float,
+        default=1.0,
+        help="seconds at --rate before the measured run (reported apart; 0 = none)",
+    )
     p.add_argument("--broadcasts", type=int, default=3, help="broadcasts to all after the run")
     p.add_argument("--backend", choices=["memory", "redis", "redis2"], default="memory")
     p.add_argument("--path", choices=["api", "broadcast", "fanout"], default="broadcast")
@@ -557,17 +591,16 @@ def main() -> int:
         reports = [pipe.recv() for pipe in pipes]
         for w in workers:
             w.join(10)
-        targeted = [d * 1000 for r in reports for d, k in r["received"] if k == "bench"]
-        if args.path == "api":
-            targeted = [
-                d * 1000 for r in reports for d, k in r["received"] if k == "notification.created"
-            ]
+        kind = "notification.created" if args.path == "api" else "bench"
+        sent_at = [(t, d * 1000) for r in reports for d, k, t in r["received"] if k == kind]
+        targeted = [d for _, d in sent_at]
         per_broadcast: dict[str, list[float]] = {}
         for r in reports:
-            for d, k in r["received"]:
+            for d, k, _ in r["received"]:
                 if k.startswith("b") and k[1:].isdigit():
                     per_broadcast.setdefault(k, []).append(d * 1000)
         bdelays = [d for v in per_broadcast.values() for d in v]
+        warm = [d * 1000 for r in reports for d, k, _ in r["received"] if k == "warmup"]
         client_cpu = [r["cpu_s"] for r in reports]
         result.update(
             {
@@ -585,6 +618,15 @@ def main() -> int:
                     "p95_ms": round(pct(targeted, 95), 2),
                     "p99_ms": round(pct(targeted, 99), 2),
                     "max_ms": round(max(targeted, default=float("nan")), 2),
+                    "slowest_1pct_by_second": slow_by_second(sent_at),
+                },
+                "warmup": {
+                    "seconds": args.warmup,
+                    "sent": sender["warmup_sent"],
+                    "delivered": len(warm),
+                    "p50_ms": round(pct(warm, 50), 2),
+                    "p99_ms": round(pct(warm, 99), 2),
+                    "max_ms": round(max(warm, default=float("nan")), 2),
                 },
                 "broadcast_all": {
                     "broadcasts": args.broadcasts,
