@@ -352,6 +352,12 @@ async def main() -> None:
         default=0,
         help="outbox rows written before each drain (default: all events at once)",
     )
+    ap.add_argument(
+        "--arrow",
+        action="store_true",
+        help="ingest by reading rows in Python and sending Arrow (what a ClickHouse server"
+        " gets) instead of chDB pulling each batch from a SQLite file",
+    )
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--dir", default=None, help="work directory (default: a temp dir)")
     ap.add_argument(
@@ -436,6 +442,8 @@ async def _load_outbox(
     )
     fill_s, parts = 0.0, []
     ingester = await open_ingester(settings, args.batch)
+    ingester.pull = ingester.pull and not args.arrow
+    result["ingest_path"] = "pull" if ingester.pull else "arrow"
     try:
         while True:
             before = len(parts)
