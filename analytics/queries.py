@@ -12,9 +12,10 @@ rollups (``sql/clickhouse/0004_histograms_and_funnel.sql``):
 
 - ``events_hourly``/``events_daily``: counts and latency sums per period ×
   event × category × channel (plain sums: cheap to build and to merge);
-- ``latency_hourly``/``latency_daily``: a log-scale latency histogram (one
-  bucket per ms below 64 ms, then ×1.02 per bucket; count, sum, min and max per
-  bucket) that merges by addition. Percentiles are read from the merged
+- ``latency_hourly``/``latency_daily``: per period × event × channel, a
+  log-scale latency histogram (one bucket per ms below 64 ms, then ×1.02 per
+  bucket; count, sum, min and max per bucket) that merges by addition; a
+  category filter reads raw events. Percentiles are read from the merged
   histogram in Python (`hist_quantiles`): within a bucket the value is
   interpolated between its min and max, so a percentile is within 2 % of the
   exact one (exact when its bucket holds one distinct value). Raw events go
@@ -75,7 +76,7 @@ class Key:
     name: str
     raw: str
     rollup: str
-    finest_ms: int = DAY_MS  # the coarsest rollup period this key can be computed from
+    finest_ms: int = 1 << 62  # the coarsest rollup period this key can be computed from (any)
 
 
 @dataclass
@@ -273,7 +274,7 @@ def build(
     conditions on raw events only (the rollups hold no other rows).
     """
     source = choose_source(f, source)
-    finest = min((k.finest_ms for k in keys), default=DAY_MS)
+    finest = min((k.finest_ms for k in keys), default=1 << 62)
     ranges: list[Range]
     if source == "raw" or finest < HOUR_MS:
         source, ranges = "raw", [(None, f.start_ms, f.end_ms)]
@@ -297,21 +298,32 @@ def build(
             + order
         )
         return Plan(sql, params, source)
-    parts: list[str] = []
+    # one part per table: the two edges of a window read the same table with an OR
+    # of their ranges (each part has a fixed cost in planning and opening data parts)
+    windows: dict[str | None, list[str]] = {}
     for i, (table, a, b) in enumerate(ranges):
         if table is None:
             params[f"p{i}a"], params[f"p{i}b"] = a, b
-            where = [*_raw_window(i), *raw_where]
+            conds = _raw_window(i)
+        else:
+            t = next(col for name, col, _ in rollups if name == table)
+            params[f"p{i}a"], params[f"p{i}b"] = a // 1000, b // 1000
+            conds = [
+                f"{t} >= toDateTime({{p{i}a:Int64}}, 'UTC')",
+                f"{t} < toDateTime({{p{i}b:Int64}}, 'UTC')",
+            ]
+        windows.setdefault(table, []).append(" AND ".join(conds))
+    parts: list[str] = []
+    for table, conds in windows.items():
+        when = conds[0] if len(conds) == 1 else "(" + " OR ".join(f"({c})" for c in conds) + ")"
+        if table is None:
+            where = [when, *raw_where]
             cols = [f"{k.raw} AS {k.name}" for k in keys]
             cols += [f"{MEASURES[m][0]} AS {m}" for m in measures]
             table = "events"
         else:
             t = next(col for name, col, _ in rollups if name == table)
-            params[f"p{i}a"], params[f"p{i}b"] = a // 1000, b // 1000
-            where = [
-                f"{t} >= toDateTime({{p{i}a:Int64}}, 'UTC')",
-                f"{t} < toDateTime({{p{i}b:Int64}}, 'UTC')",
-            ]
+            where = [when]
             cols = [f"{k.rollup.replace('{t}', t)} AS {k.name}" for k in keys]
             cols += [f"{MEASURES[m][1]} AS {m}" for m in measures]
         where += common
@@ -333,8 +345,11 @@ def latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
     """Pure: one latency histogram per key tuple, from the latency rollups + raw edges.
 
     Rows: the keys, ``hist`` (sorted ``(bucket, n, min, max)`` tuples),
-    ``latency_count`` and ``latency_sum`` (exact).
+    ``latency_count`` and ``latency_sum`` (exact). The latency rollups are not split
+    by category: a category filter reads raw events.
     """
+    if f.category:
+        source = "raw"
     inner = build(
         [*keys, KEY_LATENCY_BUCKET],
         HIST,

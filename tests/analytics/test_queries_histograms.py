@@ -92,6 +92,11 @@ def test_plans_read_the_right_rollups() -> None:
         "latency_sum", ""
     )
     assert q.LATENCY_BUCKET_SQL in raw.sql
+    # not split by category: a category filter reads raw events (channel is a key)
+    billing = q.Filters(f.start_ms, f.end_ms, category="billing")
+    assert q.latency_plan([q.KEY_CHANNEL], billing, "rollup").source == "raw"
+    email = q.Filters(f.start_ms, f.end_ms, channel="email")
+    assert q.latency_plan([q.KEY_CHANNEL], email, "rollup").source == "rollup"
     fp = q.funnel_plan(f, "auto")
     assert "funnel_daily" in fp.sql and fp.source == "rollup"
     # the funnel rollups are not split by category/channel: a filter reads raw events
