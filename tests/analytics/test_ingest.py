@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from analytics.events import Event, record
-from analytics.ingest import Ingester, to_arrow
+from analytics.ingest import Ingester, _in_transaction, to_arrow
 from hub.db import Database, now_ms
 from tests.conftest import Hub, make_settings, start_hub
 
@@ -137,6 +137,8 @@ async def test_lease_is_one_statement_and_exclusive(ahub: Hub) -> None:
     other = Ingester(ahub.db, first.sink, ahub.settings)
     assert await first.acquire_lease()
     assert not await other.acquire_lease()  # held
+    await _events(ahub, 1, now_ms())
+    assert await other.run_once() == 0  # sends nothing without the lease
     assert await first.acquire_lease()  # renewed
     await first.release_lease()
     assert await other.acquire_lease()
@@ -206,3 +208,17 @@ async def test_postgres_migration_drops_unique(pg_database: str) -> None:
         assert n == 0
     finally:
         await db.disconnect()
+
+
+def test_sqlite_transaction_rolls_back(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "t.db", isolation_level=None)
+    con.execute("CREATE TABLE t (x INTEGER)")
+
+    def fail() -> None:
+        con.execute("INSERT INTO t VALUES (1)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        _in_transaction(con, fail)
+    assert _in_transaction(con, lambda: con.execute("SELECT COUNT(*) FROM t").fetchone()) == (0,)
+    con.close()
