@@ -48,10 +48,19 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
 )
 
 
+# every header this middleware adds, per policy, encoded once
+_WANTED = {
+    policy: ((b"content-security-policy", policy.encode()), *HEADERS) for policy in (CSP, CHART_CSP)
+}
+_NAMES = frozenset(name for name, _ in _WANTED[CSP])
+
+
 def add_headers(headers: list[tuple[bytes, bytes]], path: str = "/") -> list[tuple[bytes, bytes]]:
     """`headers` plus the security headers a handler did not set itself."""
+    wanted = _WANTED[csp_for(path)]
     present = {name.lower() for name, _ in headers}
-    wanted = ((b"content-security-policy", csp_for(path).encode()), *HEADERS)
+    if present.isdisjoint(_NAMES):  # the usual case: the handler set none of them
+        return headers + list(wanted)
     return headers + [(name, value) for name, value in wanted if name not in present]
 
 

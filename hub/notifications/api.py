@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
@@ -12,6 +15,17 @@ from hub.notifications import actions_api, center_api, service
 from hub.notifications.models import NotificationIn, to_json
 
 FULL_LIST_MAX = 100  # above this many recipients the response lists ids only
+
+# JSONResponse's encoding, built once instead of per response (json.dumps makes a new
+# encoder for every call with non-default options)
+_encode = json.JSONEncoder(
+    ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")
+).encode
+
+
+class _JSON(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return _encode(content).encode("utf-8")
 
 
 async def create_notifications(request: Request) -> JSONResponse:
@@ -37,8 +51,9 @@ async def create_notifications(request: Request) -> JSONResponse:
     rows, replayed = await service.send(request.app.state, payload, principal.key_id, batch=True)
     body: dict = {"count": len(rows), "ids": [r["id"] for r in rows], "replayed": replayed}
     if len(rows) <= FULL_LIST_MAX:
-        body["notifications"] = [to_json(r) for r in rows]
-    return JSONResponse(body, status_code=200 if replayed else 201)
+        # the live message rendered these already (service.rendered)
+        body["notifications"] = [service.rendered(r) or to_json(r) for r in rows]
+    return _JSON(body, status_code=200 if replayed else 201)
 
 
 routes: list[BaseRoute] = [

@@ -86,10 +86,10 @@ class SendBatcher:
             # (several sockets were readable) joins this batch
             self._scheduled = True
             loop.call_soon(self._flush)
-        # A cancelled caller (client gone) must not cancel the batch: it may hold
-        # other callers' sends. The caller's rows are written all the same, as a
-        # lone send already past its INSERT would be.
-        return await asyncio.shield(item.future)
+        # A cancelled caller (client gone) cancels only its own future, never the
+        # batch (a task of its own, which skips futures already done): its rows are
+        # written all the same, as a lone send already past its INSERT would be.
+        return await item.future
 
     def _flush(self) -> None:
         self._scheduled = False

@@ -120,13 +120,25 @@ def created_messages(rows: list[dict[str, Any]]) -> list[LiveMessage]:
     ]
 
 
+# Where created_messages leaves each row's to_json, for the API answer to reuse.
+_RENDERED = "_hub_json"
+
+
+def rendered(row: dict[str, Any]) -> dict[str, Any] | None:
+    """``to_json(row)`` if created_messages already rendered it, else None."""
+    return row.get(_RENDERED)
+
+
 def _shared_json(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """to_json of rows from one send: all but id and user_id are the same, so
     render the first and copy it (a 10,000-user send renders once, not 10,000 times)."""
     if not rows:
         return []
     base = to_json(rows[0])
-    return [{**base, "id": r["id"], "user_id": r["user_id"]} for r in rows]
+    out = [{**base, "id": r["id"], "user_id": r["user_id"]} for r in rows]
+    for r, n in zip(rows, out, strict=True):
+        r[_RENDERED] = n
+    return out
 
 
 # ---------------------------------------------------------------- state changes by the user

@@ -83,6 +83,8 @@ class RedisBackend:
 
     async def connect(self) -> None:
         await self.client.ping()
+        # loaded now, so the first publish is not an EVALSHA, NOSCRIPT, SCRIPT LOAD dance
+        await self.client.script_load(PUBLISH_LUA)
         await self.broadcast.connect()
 
     async def disconnect(self) -> None:
