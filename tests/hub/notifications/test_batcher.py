@@ -227,3 +227,48 @@ async def test_batch_size_setting(db_url: str, tmp_path: Path, max_batch: int) -
             assert batcher is None
         else:
             assert batcher is not None and batcher.sends == 10 and batcher.batches >= 4
+
+
+async def test_a_cancelled_caller_leaves_the_batch_and_its_row_alone(
+    hub: Hub, live: Recorder
+) -> None:
+    """A producer that hangs up cancels only its own wait: the batch it joined still
+    writes and publishes every send, and the others get their rows."""
+    from hub.notifications import service
+    from hub.notifications.models import NotificationIn
+
+    async def one(i: int) -> Any:
+        payload = NotificationIn(user_id=f"u{i}", category="c", title=f"t{i}")
+        return await service.send(hub.state, payload, None, batch=True)
+
+    tasks = [asyncio.create_task(one(i)) for i in range(6)]
+    await asyncio.sleep(0)  # every send has joined the pending batch
+    tasks[2].cancel()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[2], asyncio.CancelledError)
+    for i, got in enumerate(results):
+        if i != 2:
+            rows, replayed = got
+            assert [r["user_id"] for r in rows] == [f"u{i}"] and not replayed
+    titles = await hub.db.fetch_all("SELECT title FROM notifications ORDER BY title")
+    assert [r["title"] for r in titles] == [f"t{i}" for i in range(6)]
+    assert sorted(u for u, _ in live.messages) == [f"u{i}" for i in range(6)]
+
+
+async def test_the_answer_shows_the_notification_the_live_message_carried(
+    hub: Hub, live: Recorder
+) -> None:
+    """The API answer reuses what the live message rendered: the same notification."""
+    from hub.notifications.models import to_json
+
+    body = {"user_id": "ann", "category": "c", "title": "same", "data": {"k": [1, "é"]}}
+    [r] = await _post_all(hub, [body])
+    assert r.status_code == 201
+    [answered] = r.json()["notifications"]
+    [(user, message)] = live.messages
+    assert user == "ann" and message["notification"] == answered
+    row = await hub.db.fetch_one(
+        "SELECT * FROM notifications WHERE id = :id", {"id": answered["id"]}
+    )
+    assert to_json(dict(row)) == answered  # type: ignore[arg-type]
+    assert "é" in r.text  # not \u-escaped, as JSONResponse renders it
