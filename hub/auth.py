@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -124,11 +125,32 @@ async def check_api_key(db: Database, key: str, cache_s: float = KEY_CACHE_S) ->
     hit = cache.get(digest)
     if hit is not None and time.monotonic() < hit[1]:
         return hit[0]
+    if cache_s <= 0:
+        return await _check_api_key(db, key, digest)
+    # One check per key at a time: the requests that miss together (at start-up, or
+    # when the entry expires under load) share it instead of each taking a pool
+    # connection for the same query.
+    checks: dict[str, asyncio.Task[Principal]] = db.memo.setdefault("api_key_checks", {})
+    task = checks.get(digest)
+    if task is None:
+        task = asyncio.ensure_future(_check_and_cache(db, key, digest, cache_s))
+        checks[digest] = task
+        task.add_done_callback(lambda done: _check_done(checks, digest, done))
+    return await asyncio.shield(task)  # a caller that goes away leaves the check to the rest
+
+
+def _check_done(checks: dict[str, Any], digest: str, task: asyncio.Task[Principal]) -> None:
+    checks.pop(digest, None)
+    if not task.cancelled():
+        task.exception()  # retrieved here too, in case every caller went away
+
+
+async def _check_and_cache(db: Database, key: str, digest: str, cache_s: float) -> Principal:
     principal = await _check_api_key(db, key, digest)
-    if cache_s > 0:
-        if len(cache) >= KEY_CACHE_MAX:
-            cache.clear()
-        cache[digest] = (principal, time.monotonic() + cache_s)
+    cache = _key_cache(db)
+    if len(cache) >= KEY_CACHE_MAX:
+        cache.clear()
+    cache[digest] = (principal, time.monotonic() + cache_s)
     return principal
 
 

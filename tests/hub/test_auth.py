@@ -125,6 +125,44 @@ async def test_api_key_cache_and_revocation_elsewhere(
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_key"
 
 
+async def test_concurrent_misses_share_one_key_check(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests that miss the key cache together (start-up, expiry under load) wait for
+    one query instead of each running it; a bad key fails for all of them alike."""
+    from hub import auth
+
+    async for hub in start_hub(make_settings(db_url, tmp_path, api_key_cache_s=5)):
+        key = (await hub.key("notify"))["Authorization"].split()[1]
+        calls: list[str] = []
+        real = auth._check_api_key
+
+        async def slow_check(db: Any, key: str, digest: str) -> Any:
+            calls.append(digest)
+            await asyncio.sleep(0.05)
+            return await real(db, key, digest)
+
+        monkeypatch.setattr(auth, "_check_api_key", slow_check)
+        got = await asyncio.gather(*(auth.check_api_key(hub.db, key, 5) for _ in range(20)))
+        assert len(calls) == 1 and {p.key_id for p in got} == {got[0].key_id}
+        assert got[0].key_id is not None
+        forged = key[:-4] + "AAAA"
+        bad = await asyncio.gather(
+            *(auth.check_api_key(hub.db, forged, 5) for _ in range(5)), return_exceptions=True
+        )
+        assert len(calls) == 2 and all(isinstance(e, Unauthorized) for e in bad)
+        # a caller that goes away does not take the check from the others
+        waiters = [
+            asyncio.create_task(auth.check_api_key(hub.db, forged + "B", 5)) for _ in range(3)
+        ]
+        await asyncio.sleep(0.01)
+        waiters[0].cancel()
+        rest = await asyncio.gather(*waiters, return_exceptions=True)
+        assert isinstance(rest[0], asyncio.CancelledError)
+        assert all(isinstance(e, Unauthorized) for e in rest[1:]) and len(calls) == 3
+        assert hub.db.memo["api_key_checks"] == {}
+
+
 async def test_api_key_cache_off(db_url: str, tmp_path: Path) -> None:
     async for hub in start_hub(make_settings(db_url, tmp_path, api_key_cache_s=0)):
         headers = await hub.key("notify")
