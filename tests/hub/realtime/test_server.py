@@ -171,3 +171,21 @@ async def test_hub_serve_freezes_the_start_up_heap_and_raises_gc_thresholds(
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+async def test_hub_serve_opens_its_database_pool_at_start_up(settings: Settings) -> None:
+    """On Postgres the pool holds POOL_WARM connections before the first request; on
+    SQLite (one connection) nothing changes."""
+    from tests.conftest import start_hub
+
+    async for hub in start_hub(settings):
+        config = config_for(
+            hub.app, settings, host="127.0.0.1", port=0, lifespan="off", log_level="critical"
+        )
+        server = HubServer(config, hub.app, warm_pool=True)
+        await server._warm_pool()
+        if hub.db.is_postgres:
+            pool = hub.db._db._backend._pool
+            assert pool.get_size() >= hub_server.POOL_WARM
+            assert pool.get_idle_size() >= hub_server.POOL_WARM  # all handed back
+        assert await hub.db.fetch_val("SELECT 1") == 1
