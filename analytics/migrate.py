@@ -30,6 +30,9 @@ TTL_TABLES = {
     "latency_daily": "day",
     "funnel_hourly": "hour",
     "funnel_daily": "day",
+    # a 30-day period's row is kept until its last day expires
+    "latency_30d": "addDays(period, 30)",
+    "funnel_30d": "addDays(period, 30)",
 }
 
 

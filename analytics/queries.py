@@ -12,7 +12,7 @@ rollups (``sql/clickhouse/0004_histograms_and_funnel.sql``):
 
 - ``events_hourly``/``events_daily``: counts and latency sums per period ×
   event × category × channel (plain sums: cheap to build and to merge);
-- ``latency_hourly``/``latency_daily``: per period × event × channel, a
+- ``latency_hourly``/``latency_daily``/``latency_30d``: per period × event × channel, a
   log-scale latency histogram (one bucket per ms below 64 ms, then ×1.02 per
   bucket; count, sum, min and max per bucket) that merges by addition; a
   category filter reads raw events. Percentiles are read from the merged
@@ -20,9 +20,14 @@ rollups (``sql/clickhouse/0004_histograms_and_funnel.sql``):
   interpolated between its min and max, so a percentile is within 2 % of the
   exact one (exact when its bucket holds one distinct value). Raw events go
   through the same buckets, so every source gives the same figures;
-- ``funnel_hourly``/``funnel_daily``: one bitmap of notification ids per period
-  × funnel event (exact distinct counts; a day's bitmap is dense, so merging 90
-  is a few ms). A funnel filtered by category or channel reads raw events.
+- ``funnel_hourly``/``funnel_daily``/``funnel_30d``: one bitmap of notification
+  ids per period × funnel event (exact distinct counts). Not split by category
+  or channel, so bitmaps are large and few; a 30-day period's is dense (bitset
+  containers) and costs little to merge. A funnel filtered by category or
+  channel reads raw events.
+
+The latency and funnel rollups have a third level of 30-day periods counted
+from the epoch, used for the middle of long windows.
 
 A raw-only plan aggregates directly (``count()``, ``groupBitmap…``) instead of
 building states and merging them in an outer query: the same numbers, a few ms
@@ -118,8 +123,17 @@ Rollups = tuple[tuple[str, str, int], ...]
 
 # rollup table, its time column, its period; coarsest first
 ROLLUPS: Rollups = (("events_daily", "day", DAY_MS), ("events_hourly", "hour", HOUR_MS))
-LATENCY_ROLLUPS: Rollups = (("latency_daily", "day", DAY_MS), ("latency_hourly", "hour", HOUR_MS))
-FUNNEL_ROLLUPS: Rollups = (("funnel_daily", "day", DAY_MS), ("funnel_hourly", "hour", HOUR_MS))
+PERIOD_MS = 30 * DAY_MS  # the latency and funnel rollups' coarsest level (since the epoch)
+LATENCY_ROLLUPS: Rollups = (
+    ("latency_30d", "period", PERIOD_MS),
+    ("latency_daily", "day", DAY_MS),
+    ("latency_hourly", "hour", HOUR_MS),
+)
+FUNNEL_ROLLUPS: Rollups = (
+    ("funnel_30d", "period", PERIOD_MS),
+    ("funnel_daily", "day", DAY_MS),
+    ("funnel_hourly", "hour", HOUR_MS),
+)
 
 
 def split_ranges(
@@ -184,7 +198,7 @@ LATENCY_BUCKET_SQL = (
     "multiIf(assumeNotNull(latency_ms) < 64, toUInt16(assumeNotNull(latency_ms)),"
     " toUInt16(64 + floor(log(assumeNotNull(latency_ms) / 64) / log(1.02))))"
 )
-KEY_LATENCY_BUCKET = Key("lbucket", LATENCY_BUCKET_SQL, "bucket", finest_ms=DAY_MS)
+KEY_LATENCY_BUCKET = Key("lbucket", LATENCY_BUCKET_SQL, "bucket")
 HAS_LATENCY = "latency_ms IS NOT NULL"
 
 # measure name -> (raw state, rollup state, final merge)
@@ -230,17 +244,17 @@ MEASURES["funnel_notifications"] = (
 DIRECT["funnel_notifications"] = f"groupBitmapIf(notification_id, {_IN_FUNNEL})"
 
 
-def _filters_sql(f: Filters, params: dict[str, Any]) -> list[str]:
+def _filters_sql(f: Filters, params: dict[str, Any], prefix: str = "") -> list[str]:
     conds: list[str] = []
     if f.category:
-        params["category"] = f.category
-        conds.append("category = {category:String}")
+        params[f"{prefix}category"] = f.category
+        conds.append(f"category = {{{prefix}category:String}}")
     if f.channel:
-        params["channel"] = f.channel
-        conds.append("channel = {channel:String}")
+        params[f"{prefix}channel"] = f.channel
+        conds.append(f"channel = {{{prefix}channel:String}}")
     if f.events:
-        params["events"] = list(f.events)
-        conds.append("event IN {events:Array(String)}")
+        params[f"{prefix}events"] = list(f.events)
+        conds.append(f"event IN {{{prefix}events:Array(String)}}")
     return conds
 
 
@@ -265,13 +279,15 @@ def build(
     sets: Sequence[Sequence[str]] | None = None,
     rollups: Rollups = ROLLUPS,
     raw_where: Sequence[str] = (),
+    prefix: str = "",
 ) -> Plan:
     """Pure: one aggregate query over [start, end): raw, or rollups + raw edges.
 
     With `sets` (groups of key names) the outer GROUP BY is GROUPING SETS and each
     row carries ``set_mask`` (see `set_mask`) telling which set it belongs to.
     `rollups`: the tables to read (``ROLLUPS`` and the like); `raw_where`: extra
-    conditions on raw events only (the rollups hold no other rows).
+    conditions on raw events only (the rollups hold no other rows); `prefix`: of the
+    parameter names (plans run as one statement need distinct ones).
     """
     source = choose_source(f, source)
     finest = min((k.finest_ms for k in keys), default=1 << 62)
@@ -281,19 +297,19 @@ def build(
     else:
         ranges = split_ranges(f.start_ms, f.end_ms, finest, rollups)
     params: dict[str, Any] = {}
-    common = _filters_sql(f, params)
+    common = _filters_sql(f, params, prefix)
     names = [k.name for k in keys]
     group = f" GROUP BY {', '.join(names)}" if names else ""
     mask = [f"grouping({', '.join(names)}) AS set_mask"] if sets is not None else []
     order = f" ORDER BY {', '.join(names)}" if names else ""
     if len(ranges) == 1 and ranges[0][0] is None:
         # one raw part: aggregate directly, no states to build and merge again
-        params["p0a"], params["p0b"] = f.start_ms, f.end_ms
+        params[f"{prefix}p0a"], params[f"{prefix}p0b"] = f.start_ms, f.end_ms
         cols = [f"{k.raw} AS {k.name}" for k in keys] + mask
         cols += [f"{DIRECT[m]} AS {m}" for m in measures]
         sql = (
             f"SELECT {', '.join(cols)} FROM events WHERE "
-            + " AND ".join([*_raw_window(0), *raw_where, *common])
+            + " AND ".join([*_raw_window(f"{prefix}p0"), *raw_where, *common])
             + _group_by(names, sets)
             + order
         )
@@ -302,15 +318,16 @@ def build(
     # of their ranges (each part has a fixed cost in planning and opening data parts)
     windows: dict[str | None, list[str]] = {}
     for i, (table, a, b) in enumerate(ranges):
+        p = f"{prefix}p{i}"
         if table is None:
-            params[f"p{i}a"], params[f"p{i}b"] = a, b
-            conds = _raw_window(i)
+            params[f"{p}a"], params[f"{p}b"] = a, b
+            conds = _raw_window(p)
         else:
             t = next(col for name, col, _ in rollups if name == table)
-            params[f"p{i}a"], params[f"p{i}b"] = a // 1000, b // 1000
+            params[f"{p}a"], params[f"{p}b"] = a // 1000, b // 1000
             conds = [
-                f"{t} >= toDateTime({{p{i}a:Int64}}, 'UTC')",
-                f"{t} < toDateTime({{p{i}b:Int64}}, 'UTC')",
+                f"{t} >= toDateTime({{{p}a:Int64}}, 'UTC')",
+                f"{t} < toDateTime({{{p}b:Int64}}, 'UTC')",
             ]
         windows.setdefault(table, []).append(" AND ".join(conds))
     parts: list[str] = []
@@ -334,14 +351,14 @@ def build(
     return Plan(sql, params, source)
 
 
-def _raw_window(i: int) -> list[str]:
+def _raw_window(p: str) -> list[str]:
     return [
-        f"event_time >= fromUnixTimestamp64Milli({{p{i}a:Int64}}, 'UTC')",
-        f"event_time < fromUnixTimestamp64Milli({{p{i}b:Int64}}, 'UTC')",
+        f"event_time >= fromUnixTimestamp64Milli({{{p}a:Int64}}, 'UTC')",
+        f"event_time < fromUnixTimestamp64Milli({{{p}b:Int64}}, 'UTC')",
     ]
 
 
-def latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
+def latency_plan(keys: Sequence[Key], f: Filters, source: str, prefix: str = "") -> Plan:
     """Pure: one latency histogram per key tuple, from the latency rollups + raw edges.
 
     Rows: the keys, ``hist`` (sorted ``(bucket, n, min, max)`` tuples),
@@ -357,6 +374,7 @@ def latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
         source,
         rollups=LATENCY_ROLLUPS,
         raw_where=[HAS_LATENCY],
+        prefix=prefix,
     )
     names = [k.name for k in keys]
     cols = [
@@ -478,21 +496,46 @@ def merge_latency(
     return [{**r, **empty, **found.get(tuple(r[k] for k in keys), {})} for r in rows]
 
 
+HIST_TYPE = "Array(Tuple(UInt16, UInt64, UInt32, UInt32))"
+
+
+def counts_latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
+    """Pure: counts per keys + event and the delivered latency histograms per keys +
+    event, as one statement (one round trip; ClickHouse runs the two branches
+    side by side). Rows carry ``part`` = 0 (counts) or 1 (latency)."""
+    counts = build([*keys, KEY_EVENT], ["events"], f, source)
+    if f.events and "delivered" not in f.events:
+        return counts
+    lat = latency_plan([*keys, KEY_EVENT], replace(f, events=("delivered",)), source, prefix="l")
+    names = ", ".join([*(k.name for k in keys), "event"])
+    sql = (
+        f"SELECT 0 AS part, {names}, events, CAST([], '{HIST_TYPE}') AS hist,"
+        f" toUInt64(0) AS latency_count FROM (\n{counts.sql}\n)\nUNION ALL\n"
+        f"SELECT 1 AS part, {names}, toUInt64(0) AS events, hist, latency_count"
+        f" FROM (\n{lat.sql}\n)"
+    )
+    return Plan(sql, {**counts.params, **lat.params}, counts.source)
+
+
 async def _counts_with_latency(
     sink: Sink, keys: list[Key], f: Filters, source: str
 ) -> tuple[Plan, list[dict[str, Any]]]:
-    """Counts per keys + event, and the latency of delivered events (a second query,
-    over the latency histograms)."""
-    plan = build([*keys, KEY_EVENT], ["events"], f, source)
+    """Counts per keys + event, and the latency of delivered events (from the latency
+    histograms, in the same statement)."""
+    plan = counts_latency_plan(keys, f, source)
     rows = await run(sink, plan)
-    if f.events and "delivered" not in f.events:
-        return plan, merge_latency(rows, [], [])
-    lat = await run_latency(
-        sink, latency_plan([*keys, KEY_EVENT], replace(f, events=("delivered",)), source)
-    )
-    for r in lat:
-        r.pop("latency_sum")
-    return plan, merge_latency(rows, lat, [*(k.name for k in keys), "event"])
+    names = [*(k.name for k in keys), "event"]
+    counts = [{k: r[k] for k in [*names, "events"]} for r in rows if not r.get("part")]
+    lat = [
+        {
+            **{k: r[k] for k in names},
+            "latency_count": r["latency_count"],
+            "latency": hist_quantiles(r["hist"]),
+        }
+        for r in rows
+        if r.get("part") == 1
+    ]
+    return plan, merge_latency(counts, lat, names)
 
 
 async def summary(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:

@@ -113,6 +113,37 @@ SELECT
 FROM latency_hourly
 GROUP BY day, event, channel, bucket;
 
+-- 30-day periods since the epoch (the middle of a long window: fewer rows to
+-- merge than 30 daily ones), fed from latency_daily's inserted blocks.
+CREATE TABLE IF NOT EXISTS latency_30d
+(
+    period   DateTime('UTC'),
+    event    LowCardinality(String),
+    channel  LowCardinality(String),
+    bucket   UInt16,
+    n        SimpleAggregateFunction(sum, UInt64),
+    total    SimpleAggregateFunction(sum, UInt64),
+    lo       SimpleAggregateFunction(min, UInt32),
+    hi       SimpleAggregateFunction(max, UInt32)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (period, event, channel, bucket)
+TTL addDays(period, 30) + INTERVAL {ttl_days} DAY
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 1024;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS latency_30d_mv TO latency_30d AS
+SELECT
+    toDateTime(intDiv(toUInt32(day), 2592000) * 2592000, 'UTC') AS period,
+    event,
+    channel,
+    bucket,
+    sum(n) AS n,
+    sum(total) AS total,
+    min(lo) AS lo,
+    max(hi) AS hi
+FROM latency_daily
+GROUP BY period, event, channel, bucket;
+
 -- Distinct notifications per period x funnel event (created, delivered, read,
 -- clicked), exact: one roaring bitmap per row (a few per granule: a query reads
 -- whole granules, and each bitmap costs its size to decode). Not split by category/channel,
@@ -159,7 +190,29 @@ SELECT
 FROM funnel_hourly
 GROUP BY day, event;
 
--- Backfill from the events already stored (the daily tables fill through their views).
+-- 30-day periods since the epoch: a month of ids makes dense bitmaps (bitset
+-- containers), so the middle of a long window costs little whatever the ids.
+CREATE TABLE IF NOT EXISTS funnel_30d
+(
+    period        DateTime('UTC'),
+    event         LowCardinality(String),
+    notifications AggregateFunction(groupBitmap, UInt64)
+)
+ENGINE = AggregatingMergeTree
+ORDER BY (period, event)
+TTL addDays(period, 30) + INTERVAL {ttl_days} DAY
+SETTINGS non_replicated_deduplication_window = 1000, index_granularity = 8;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS funnel_30d_mv TO funnel_30d AS
+SELECT
+    toDateTime(intDiv(toUInt32(day), 2592000) * 2592000, 'UTC') AS period,
+    event,
+    groupBitmapMergeState(notifications) AS notifications
+FROM funnel_daily
+GROUP BY period, event;
+
+-- Backfill from the events already stored (the daily and 30-day tables fill
+-- through their views).
 INSERT INTO latency_hourly
 SELECT
     toStartOfHour(event_time) AS hour,

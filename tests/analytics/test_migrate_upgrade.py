@@ -61,17 +61,43 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
             s = await q.summary(sink, f, source)
             assert (s["created"], s["delivered"], s["read"]) == (2, 3, 1)
             assert s["delivery_latency_ms"] == {"p50": 120.0, "p95": 3000.0}
+        # a long window: its middle comes from the 30-day periods, the same numbers
+        old_ones = [
+            (base - 70 * DAY, "created", 7, "chat", None),
+            (base - 69 * DAY, "delivered", 7, "chat", 900),
+            (base - 40 * DAY, "delivered", 7, "chat", 1000),
+            (base - 40 * DAY, "delivered", 8, "chat", 40),
+        ]
+        await sink.command(_insert_sql(old_ones))
+        long = q.Filters(base - 80 * DAY - 17, base + 3 * DAY + 17)
+        plan = q.funnel_plan(long, "rollup")
+        assert "funnel_30d" in plan.sql
+        assert "latency_30d" in q.latency_plan([q.KEY_CHANNEL], long, "rollup").sql
+        got = {
+            src: (
+                await q.funnel(sink, long, src),
+                await q.latency(sink, long, "delivered", src),
+                await q.summary(sink, long, src),
+            )
+            for src in ("raw", "rollup")
+        }
+        for a, b in zip(got["raw"], got["rollup"], strict=True):
+            assert {**a, "source": ""} == {**b, "source": ""}
+        stages = {s["stage"]: s["notifications"] for s in got["rollup"][0]["stages"]}
+        assert stages == {"created": 3, "delivered": 4, "read": 1, "clicked": 0}
+        chat = next(c for c in got["rollup"][1]["channels"] if c["channel"] == "chat")
+        assert (chat["count"], chat["p50"], chat["p99"]) == (3, 900.0, 1000.0)
         # the rollups really hold the history (read from the daily level)
         daily = await sink.query(
             "SELECT event, groupBitmapMerge(notifications) FROM funnel_daily"
             " GROUP BY event ORDER BY event"
         )
-        assert daily.rows == [("created", 2), ("delivered", 2), ("read", 1)]
+        assert daily.rows == [("created", 3), ("delivered", 4), ("read", 1)]
         # events arriving after the upgrade go through the new views once
         await sink.command(_insert_sql([(base + 2 * DAY + HOUR, "delivered", 3, "email", 100)]))
         assert (
             await sink.query("SELECT sum(n) FROM latency_daily WHERE event = 'delivered'")
-        ).rows[0][0] == 4
+        ).rows[0][0] == 7
         cols = await sink.query(
             "SELECT name FROM system.columns WHERE database = currentDatabase()"
             " AND table = 'events_hourly'"
