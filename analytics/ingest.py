@@ -39,7 +39,6 @@ import contextlib
 import logging
 import os
 import secrets
-import shutil
 import sqlite3
 import tempfile
 import threading
@@ -228,16 +227,12 @@ class Ingester:
         self._epoch: str | None = None
         # chDB pulls batches from SQLite files (see the module docstring)
         self.pull = not db.is_postgres and sink.config.scheme == "chdb"
-        self._pull_dir: str | None = None
         self.outbox = None if db.is_postgres else SQLiteOutbox(_sqlite_path(db.url))
 
     def close(self) -> None:
-        """Close the SQLite connection; remove the pulled batches' directory."""
+        """Close the SQLite connection (reopened if used again)."""
         if self.outbox is not None:
             self.outbox.close()
-        if self._pull_dir is not None:
-            shutil.rmtree(self._pull_dir, ignore_errors=True)
-            self._pull_dir = None
 
     # ------------------------------------------------------------ the lease
 
@@ -384,32 +379,40 @@ class Ingester:
 
     async def _write_file(self, batch: Batch) -> None:
         """SQLite copies the batch into a file of its own, for chDB to pull (no Python rows)."""
-        if self._pull_dir is None:
-            self._pull_dir = tempfile.mkdtemp(prefix="hub-ingest-")
-        path = os.path.join(self._pull_dir, f"batch-{batch.id}.sqlite")
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # left by a round that failed before its insert
         where, args = self._where(batch)
 
-        def copy(con: sqlite3.Connection) -> Counter[str]:
-            con.execute("ATTACH DATABASE ? AS pull", (path,))
+        def copy(con: sqlite3.Connection) -> tuple[str, Counter[str]]:
+            fd, path = tempfile.mkstemp(prefix=f"hub-ingest-{batch.id}-", suffix=".sqlite")
+            os.close(fd)  # an empty file is an empty SQLite database
             try:
-                con.execute("PRAGMA pull.journal_mode = OFF")
-                con.execute("PRAGMA pull.synchronous = OFF")
-                con.execute(
-                    f"CREATE TABLE pull.rows AS SELECT id, {_COLUMNS} FROM main.outbox"  # noqa: S608
-                    f" WHERE {where} ORDER BY id",
-                    args,
-                )
-                counts = con.execute("SELECT event, COUNT(*) FROM pull.rows GROUP BY event")
-                return Counter({str(e): int(k) for e, k in counts})
-            finally:
-                con.execute("DETACH DATABASE pull")
+                con.execute("ATTACH DATABASE ? AS pull", (path,))
+                try:
+                    con.execute("PRAGMA pull.journal_mode = OFF")
+                    con.execute("PRAGMA pull.synchronous = OFF")
+                    con.execute(
+                        f"CREATE TABLE pull.rows AS SELECT id, {_COLUMNS}"  # noqa: S608
+                        f" FROM main.outbox WHERE {where} ORDER BY id",
+                        args,
+                    )
+                    counts = con.execute("SELECT event, COUNT(*) FROM pull.rows GROUP BY event")
+                    return path, Counter({str(e): int(k) for e, k in counts})
+                finally:
+                    con.execute("DETACH DATABASE pull")
+            except BaseException:
+                os.unlink(path)
+                raise
 
         assert self.outbox is not None
-        batch.counts = await self.outbox.run(copy)
+        batch.file, batch.counts = await self.outbox.run(copy)
         batch.n = sum(batch.counts.values())
-        batch.file = path
+
+    @staticmethod
+    def _discard(batch: Batch) -> None:
+        """Remove a pulled batch's file (sent, or given up for this round)."""
+        if batch.file is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(batch.file)
+            batch.file = None
 
     # ------------------------------------------------------------ sending
 
@@ -436,10 +439,7 @@ class Ingester:
             )
         finally:
             self.stats.insert_seconds += time.perf_counter() - t
-            if batch.file is not None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(batch.file)
-                batch.file = None
+            self._discard(batch)
 
     async def prune(self, batch_id: int, n: int) -> None:
         """Drop a confirmed batch from the outbox (only ever after the store said yes)."""
@@ -499,7 +499,12 @@ class Ingester:
                 if nxt is not None:
                     await self.load(nxt)
             finally:
-                await insert  # batch is confirmed past this line
+                try:
+                    await insert  # batch is confirmed past this line
+                except BaseException:
+                    if nxt is not None:
+                        self._discard(nxt)  # loaded ahead, not sent: reloaded next round
+                    raise
             if nxt is not None:
                 insert = asyncio.create_task(self._insert(nxt))
             try:
