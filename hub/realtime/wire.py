@@ -32,8 +32,12 @@ CLIENT_TYPES = ("ping", "pong", "ack", "subscribe", "unsubscribe")
 ACK_ACTIONS = ("read", "clicked")
 
 
+# built once: json.dumps makes a new encoder per call when given options
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
+    return _encode(message)
 
 
 def message_tail(message: dict[str, Any]) -> str:
