@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from analytics import queries  # noqa: E402
-from analytics.ingest import Ingester  # noqa: E402
+from analytics.ingest import INSERT_SETTINGS, Ingester  # noqa: E402
 from analytics.migrate import apply_migrations  # noqa: E402
 from analytics.sink import sink_from_url  # noqa: E402
 from hub.db import Database, ms_to_iso  # noqa: E402
@@ -142,7 +142,7 @@ def fill_outbox(db_path: str, source: Iterator[dict], rounds: int) -> float:
 
 def arrow_of(c: dict) -> Any:
     """A generated chunk as the Arrow table the Ingester's `to_arrow` would build from the
-    same outbox rows (a missing latency becomes 0 there too)."""
+    same outbox rows (no latency stays NULL there too)."""
     import pyarrow as pa
 
     ts = pa.array(c["event_time"], pa.int64()).cast(pa.timestamp("ms", "UTC"))
@@ -158,7 +158,9 @@ def arrow_of(c: dict) -> Any:
             "category": pa.array(c["category"], pa.string()),
             "channel": pa.array(c["channel"], pa.string()),
             "priority": pa.array(c["priority"], pa.string()),
-            "latency_ms": pa.array(np.maximum(c["latency_ms"], 0).astype(np.uint32)),
+            "latency_ms": pa.array(
+                np.maximum(c["latency_ms"], 0).astype(np.uint32), mask=c["latency_ms"] < 0
+            ),
             "error_code": pa.array(c["error_code"], pa.string()),
             "api_key_id": empty,
             "metadata": empty,
@@ -176,7 +178,7 @@ async def load_direct(settings: Settings, source: Iterator[dict], batch: int) ->
         for off in range(0, table.num_rows, batch):
             part = table.slice(off, batch)
             t, c0 = time.perf_counter(), time.process_time()
-            await sink.insert_arrow("events", part)
+            await sink.insert_arrow("events", part, settings=INSERT_SETTINGS)
             walls.append(time.perf_counter() - t)
             cpus.append(time.process_time() - c0)
             n += part.num_rows
