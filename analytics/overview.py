@@ -89,7 +89,7 @@ def plan(f: q.Filters, interval: str, source: str) -> q.Plan:
     measures = ["events", "latency_sum", "latency_count"]
     if q.choose_source(f, source) == "raw" or interval == "minute":
         # read raw anyway (as `build` decides): the funnel's distinct ids come
-        # from the same pass; on rollups they need their own raw query
+        # from the same pass; on rollups they come from the funnel rollups
         measures.append("funnel_notifications")
     return q.build(keys, measures, f, source, sets=list(SETS.values()))
 
