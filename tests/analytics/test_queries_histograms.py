@@ -104,6 +104,15 @@ def test_plans_read_the_right_rollups() -> None:
     short = q.Filters(10 * day, 10 * day + q.HOUR_MS)
     assert q.funnel_plan(short, "auto").source == "raw"
     assert ov.latency_plan(q.Filters(0, day, events=("read",)), "raw") is None
+    # counts and delivered latency in one statement, with their own parameter names
+    both = q.counts_latency_plan([q.KEY_CHANNEL], q.Filters(f.start_ms, 100 * day), "rollup")
+    assert both.sql.count("UNION ALL\nSELECT 1 AS part") == 1
+    assert both.params["levents"] == ["delivered"] and "events" not in both.params
+    assert "latency_30d" in both.sql and "events_daily" in both.sql
+    # a filter without deliveries needs no latency: the counts plan alone
+    reads = q.Filters(f.start_ms, f.end_ms, events=("read",))
+    only = q.counts_latency_plan([], reads, "rollup")
+    assert "latency_" not in only.sql.replace("latency_count", "") and "part" not in only.sql
 
 
 async def test_sql_buckets_match_and_stay_within_two_percent(analytics_url: str) -> None:
