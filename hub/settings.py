@@ -122,7 +122,7 @@ class Settings:
     sms_url: str = field(default="", repr=False)
 
     # Analytics
-    ingest_batch_size: int = 10_000
+    ingest_batch_size: int = 100_000
     ingest_interval: float = 1.0
     analytics_ttl_days: int = 400
     # Seconds a dashboards answer may be reused while nothing new was ingested
