@@ -244,6 +244,7 @@ async def bench_api(
     sources: list[str],
     endpoints: list[str],
     repeat: int,
+    filters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     import httpx
 
@@ -259,7 +260,7 @@ async def bench_api(
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
             for window_days in windows:
                 start = end_ms - window_days * 86_400_000
-                params = {"from": ms_to_iso(start), "to": ms_to_iso(end_ms + 1)}
+                params = {"from": ms_to_iso(start), "to": ms_to_iso(end_ms + 1), **(filters or {})}
                 for source in sources:
                     for ep in endpoints:
                         p = {**params, "source": source}
@@ -374,6 +375,13 @@ async def main() -> None:
     )
     ap.add_argument("--sources", default="raw,rollup", help="sources to time (raw, rollup, auto)")
     ap.add_argument("--endpoints", default=",".join(ENDPOINTS))
+    ap.add_argument(
+        "--filter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="query filter for every endpoint, e.g. category=billing (repeatable)",
+    )
     args = ap.parse_args()
 
     if args.skip_load and not args.dir:
@@ -501,7 +509,10 @@ async def _queries(
         sources = [x for x in args.sources.split(",") if x]
         endpoints = [x for x in args.endpoints.split(",") if x]
         print(f"API latency over HTTP (ASGI), {args.repeat} runs each after 2 warm-ups:")
-        result["api"] = await bench_api(settings, end_ms, windows, sources, endpoints, args.repeat)
+        filters = dict(f.split("=", 1) for f in args.filter)
+        result["api"] = await bench_api(
+            settings, end_ms, windows, sources, endpoints, args.repeat, filters
+        )
 
     if not args.no_postgres:
         print("Postgres baseline (same events, same aggregations, indexed):")
