@@ -30,9 +30,13 @@ TTL_TABLES = {
     "latency_daily": "day",
     "funnel_hourly": "hour",
     "funnel_daily": "day",
+    "latency_split_daily": "day",
+    "funnel_split_daily": "day",
     # a 30-day period's row is kept until its last day expires
     "latency_30d": "addDays(period, 30)",
     "funnel_30d": "addDays(period, 30)",
+    "latency_split_30d": "addDays(period, 30)",
+    "funnel_split_30d": "addDays(period, 30)",
 }
 
 

@@ -7,15 +7,17 @@ edges (the recent minutes, typically) from raw ``events``. Every part produces
 the same partial aggregates, merged by one outer query, so counts and distinct
 notifications are exact whichever part a row came from. A key that needs finer
 time than a rollup holds (hour buckets, hour of week) skips the daily level;
-minute timelines and ``source="raw"`` read raw events only. Three pairs of
-rollups (``sql/clickhouse/0004_histograms_and_funnel.sql``):
+minute timelines and ``source="raw"`` read raw events only. The rollups
+(``sql/clickhouse/0004_histograms_and_funnel.sql``, ``0005_filtered_rollups.sql``):
 
 - ``events_hourly``/``events_daily``: counts and latency sums per period ×
   event × category × channel (plain sums: cheap to build and to merge);
 - ``latency_hourly``/``latency_daily``/``latency_30d``: per period × event × channel, a
   log-scale latency histogram (one bucket per ms below 64 ms, then ×1.02 per
   bucket; count, sum, min and max per bucket) that merges by addition; a
-  category filter reads raw events. Percentiles are read from the merged
+  category filter reads ``latency_split_daily``/``latency_split_30d`` (the same
+  histograms per period × event × category × channel; raw events for the
+  partial days at the edges). Percentiles are read from the merged
   histogram in Python (`hist_quantiles`): within a bucket the value is
   interpolated between its min and max, so a percentile is within 2 % of the
   exact one (exact when its bucket holds one distinct value). Raw events go
@@ -24,7 +26,9 @@ rollups (``sql/clickhouse/0004_histograms_and_funnel.sql``):
   ids per period × funnel event (exact distinct counts). Not split by category
   or channel, so bitmaps are large and few; a 30-day period's is dense (bitset
   containers) and costs little to merge. A funnel filtered by category or
-  channel reads raw events.
+  channel merges its slice of ``funnel_split_daily``/``funnel_split_30d`` (one
+  bitmap per period × event × category × channel; raw events for the partial
+  days at the edges).
 
 The latency and funnel rollups have a third level of 30-day periods counted
 from the epoch, used for the middle of long windows.
@@ -133,6 +137,16 @@ FUNNEL_ROLLUPS: Rollups = (
     ("funnel_30d", "period", PERIOD_MS),
     ("funnel_daily", "day", DAY_MS),
     ("funnel_hourly", "hour", HOUR_MS),
+)
+# Split by category and channel, at the coarse levels only (0005_filtered_rollups.sql):
+# a filtered query reads its slice of them and raw events for the partial days.
+LATENCY_SPLIT_ROLLUPS: Rollups = (
+    ("latency_split_30d", "period", PERIOD_MS),
+    ("latency_split_daily", "day", DAY_MS),
+)
+FUNNEL_SPLIT_ROLLUPS: Rollups = (
+    ("funnel_split_30d", "period", PERIOD_MS),
+    ("funnel_split_daily", "day", DAY_MS),
 )
 
 
@@ -362,17 +376,16 @@ def latency_plan(keys: Sequence[Key], f: Filters, source: str, prefix: str = "")
     """Pure: one latency histogram per key tuple, from the latency rollups + raw edges.
 
     Rows: the keys, ``hist`` (sorted ``(bucket, n, min, max)`` tuples),
-    ``latency_count`` and ``latency_sum`` (exact). The latency rollups are not split
-    by category: a category filter reads raw events.
+    ``latency_count`` and ``latency_sum`` (exact). ``latency_*`` is not split by
+    category: a category filter reads ``latency_split_*`` (days and 30-day
+    periods) and raw events for the partial days.
     """
-    if f.category:
-        source = "raw"
     inner = build(
         [*keys, KEY_LATENCY_BUCKET],
         HIST,
         f,
         source,
-        rollups=LATENCY_ROLLUPS,
+        rollups=LATENCY_SPLIT_ROLLUPS if f.category else LATENCY_ROLLUPS,
         raw_where=[HAS_LATENCY],
         prefix=prefix,
     )
@@ -618,13 +631,18 @@ def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def funnel_plan(f: Filters, source: str) -> Plan:
-    """Pure: distinct notifications per funnel event. The funnel rollups hold one
-    bitmap per period × event, not split by category or channel: a filtered
-    funnel reads raw events."""
+    """Pure: distinct notifications per funnel event. ``funnel_*`` holds one bitmap
+    per period × event; a funnel filtered by category or channel merges its slice
+    of ``funnel_split_*`` (days and 30-day periods) and raw events for the partial days."""
     f = replace(f, events=FUNNEL)
-    if f.category or f.channel:
-        source = "raw"
-    return build([KEY_EVENT], ["notifications"], f, source, rollups=FUNNEL_ROLLUPS)
+    split = bool(f.category or f.channel)
+    return build(
+        [KEY_EVENT],
+        ["notifications"],
+        f,
+        source,
+        rollups=FUNNEL_SPLIT_ROLLUPS if split else FUNNEL_ROLLUPS,
+    )
 
 
 async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:

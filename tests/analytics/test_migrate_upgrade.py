@@ -4,6 +4,7 @@ histogram and funnel rollups in place: history backfilled, nothing counted twice
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from analytics import queries as q
@@ -46,7 +47,7 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         ]
         await sink.command(_insert_sql(history))
         applied = await apply_migrations(sink, 400)
-        assert applied == ["0004_histograms_and_funnel.sql"]
+        assert applied == ["0004_histograms_and_funnel.sql", "0005_filtered_rollups.sql"]
         assert await apply_migrations(sink, 400) == []
         f = q.Filters(base - HOUR - 17, base + 3 * DAY + 17)
         for source in ("raw", "rollup"):
@@ -83,6 +84,26 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         }
         for a, b in zip(got["raw"], got["rollup"], strict=True):
             assert {**a, "source": ""} == {**b, "source": ""}
+        # filtered: the split rollups (backfilled) give the raw figures
+        for cat, ch in (("c", None), (None, "chat"), ("c", "push"), ("other", None)):
+            fl = replace(long, category=cat, channel=ch)
+            assert "funnel_split_30d" in q.funnel_plan(fl, "rollup").sql
+            lat_sql = q.latency_plan([q.KEY_CHANNEL], fl, "rollup").sql
+            assert ("latency_split_30d" in lat_sql) == (cat is not None)
+            for fn in (q.funnel, q.summary, q.by_method):
+                a, b = await fn(sink, fl, "raw"), await fn(sink, fl, "rollup")
+                assert {**a, "source": ""} == {**b, "source": ""}, (fn, cat, ch)
+            a = await q.latency(sink, fl, "delivered", "raw")
+            b = await q.latency(sink, fl, "delivered", "rollup")
+            assert {**a, "source": ""} == {**b, "source": ""}, (cat, ch)
+        chat_funnel = await q.funnel(sink, replace(long, channel="chat"), "rollup")
+        stages = {s["stage"]: s["notifications"] for s in chat_funnel["stages"]}
+        assert stages == {"created": 1, "delivered": 2, "read": 0, "clicked": 0}
+        split = await sink.query(
+            "SELECT channel, groupBitmapMerge(notifications) FROM funnel_split_daily"
+            " WHERE event = 'delivered' GROUP BY channel ORDER BY channel"
+        )
+        assert split.rows == [("chat", 2), ("email", 1), ("push", 1)]
         stages = {s["stage"]: s["notifications"] for s in got["rollup"][0]["stages"]}
         assert stages == {"created": 3, "delivered": 4, "read": 1, "clicked": 0}
         chat = next(c for c in got["rollup"][1]["channels"] if c["channel"] == "chat")
@@ -95,9 +116,9 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         assert daily.rows == [("created", 3), ("delivered", 4), ("read", 1)]
         # events arriving after the upgrade go through the new views once
         await sink.command(_insert_sql([(base + 2 * DAY + HOUR, "delivered", 3, "email", 100)]))
-        assert (
-            await sink.query("SELECT sum(n) FROM latency_daily WHERE event = 'delivered'")
-        ).rows[0][0] == 7
+        for table in ("latency_daily", "latency_split_daily", "latency_split_30d"):
+            got_n = await sink.query(f"SELECT sum(n) FROM {table} WHERE event = 'delivered'")
+            assert got_n.rows[0][0] == 7, table
         cols = await sink.query(
             "SELECT name FROM system.columns WHERE database = currentDatabase()"
             " AND table = 'events_hourly'"

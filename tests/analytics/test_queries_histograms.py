@@ -92,15 +92,20 @@ def test_plans_read_the_right_rollups() -> None:
         "latency_sum", ""
     )
     assert q.LATENCY_BUCKET_SQL in raw.sql
-    # not split by category: a category filter reads raw events (channel is a key)
+    # latency_* is not split by category: a category filter reads latency_split_*
+    # (days, 30-day periods) and raw events for the partial days, never latency_hourly
     billing = q.Filters(f.start_ms, f.end_ms, category="billing")
-    assert q.latency_plan([q.KEY_CHANNEL], billing, "rollup").source == "raw"
+    bp = q.latency_plan([q.KEY_CHANNEL], billing, "rollup")
+    assert bp.source == "rollup" and "latency_split_daily" in bp.sql
+    assert "latency_hourly" not in bp.sql and "FROM events" in bp.sql
     email = q.Filters(f.start_ms, f.end_ms, channel="email")
     assert q.latency_plan([q.KEY_CHANNEL], email, "rollup").source == "rollup"
     fp = q.funnel_plan(f, "auto")
     assert "funnel_daily" in fp.sql and fp.source == "rollup"
-    # the funnel rollups are not split by category/channel: a filter reads raw events
-    assert q.funnel_plan(q.Filters(f.start_ms, f.end_ms, channel="email"), "auto").source == "raw"
+    # funnel_* is not split by category/channel: a filter reads funnel_split_*
+    ep = q.funnel_plan(q.Filters(f.start_ms, f.end_ms, channel="email"), "auto")
+    assert ep.source == "rollup" and "funnel_split_daily" in ep.sql
+    assert "funnel_daily" not in ep.sql and "funnel_hourly" not in ep.sql
     short = q.Filters(10 * day, 10 * day + q.HOUR_MS)
     assert q.funnel_plan(short, "auto").source == "raw"
     assert ov.latency_plan(q.Filters(0, day, events=("read",)), "raw") is None
