@@ -26,9 +26,9 @@ minute timelines and ``source="raw"`` read raw events only. The rollups
   ids per period × funnel event (exact distinct counts). Not split by category
   or channel, so bitmaps are large and few; a 30-day period's is dense (bitset
   containers) and costs little to merge. A funnel filtered by category or
-  channel merges its slice of ``funnel_split_daily``/``funnel_split_30d`` (one
-  bitmap per period × event × category × channel; raw events for the partial
-  days at the edges).
+  channel merges its slice of a table split by exactly the filtered columns
+  (``funnel_category_*``, ``funnel_channel_*``, ``funnel_split_*`` for both:
+  days and 30-day periods; raw events for the partial days at the edges).
 
 The latency and funnel rollups have a third level of 30-day periods counted
 from the epoch, used for the middle of long windows.
@@ -147,6 +147,14 @@ LATENCY_SPLIT_ROLLUPS: Rollups = (
 FUNNEL_SPLIT_ROLLUPS: Rollups = (
     ("funnel_split_30d", "period", PERIOD_MS),
     ("funnel_split_daily", "day", DAY_MS),
+)
+FUNNEL_CATEGORY_ROLLUPS: Rollups = (
+    ("funnel_category_30d", "period", PERIOD_MS),
+    ("funnel_category_daily", "day", DAY_MS),
+)
+FUNNEL_CHANNEL_ROLLUPS: Rollups = (
+    ("funnel_channel_30d", "period", PERIOD_MS),
+    ("funnel_channel_daily", "day", DAY_MS),
 )
 
 
@@ -632,17 +640,18 @@ def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def funnel_plan(f: Filters, source: str) -> Plan:
     """Pure: distinct notifications per funnel event. ``funnel_*`` holds one bitmap
-    per period × event; a funnel filtered by category or channel merges its slice
-    of ``funnel_split_*`` (days and 30-day periods) and raw events for the partial days."""
+    per period × event; a funnel filtered by category and/or channel merges its
+    slice of the table split by exactly those columns (``funnel_category_*``,
+    ``funnel_channel_*``, ``funnel_split_*``: days and 30-day periods) and raw
+    events for the partial days."""
     f = replace(f, events=FUNNEL)
-    split = bool(f.category or f.channel)
-    return build(
-        [KEY_EVENT],
-        ["notifications"],
-        f,
-        source,
-        rollups=FUNNEL_SPLIT_ROLLUPS if split else FUNNEL_ROLLUPS,
-    )
+    rollups = {
+        (False, False): FUNNEL_ROLLUPS,
+        (True, False): FUNNEL_CATEGORY_ROLLUPS,
+        (False, True): FUNNEL_CHANNEL_ROLLUPS,
+        (True, True): FUNNEL_SPLIT_ROLLUPS,
+    }[(bool(f.category), bool(f.channel))]
+    return build([KEY_EVENT], ["notifications"], f, source, rollups=rollups)
 
 
 async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:

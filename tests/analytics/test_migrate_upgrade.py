@@ -85,9 +85,11 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         for a, b in zip(got["raw"], got["rollup"], strict=True):
             assert {**a, "source": ""} == {**b, "source": ""}
         # filtered: the split rollups (backfilled) give the raw figures
+        tables = {True: "category", False: "channel"}
         for cat, ch in (("c", None), (None, "chat"), ("c", "push"), ("other", None)):
             fl = replace(long, category=cat, channel=ch)
-            assert "funnel_split_30d" in q.funnel_plan(fl, "rollup").sql
+            table = "split" if cat and ch else tables[cat is not None]
+            assert f"funnel_{table}_30d" in q.funnel_plan(fl, "rollup").sql
             lat_sql = q.latency_plan([q.KEY_CHANNEL], fl, "rollup").sql
             assert ("latency_split_30d" in lat_sql) == (cat is not None)
             for fn in (q.funnel, q.summary, q.by_method):
@@ -104,6 +106,18 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
             " WHERE event = 'delivered' GROUP BY channel ORDER BY channel"
         )
         assert split.rows == [("chat", 2), ("email", 1), ("push", 1)]
+        for table in ("funnel_channel_daily", "funnel_channel_30d"):
+            got_rows = await sink.query(
+                f"SELECT channel, groupBitmapMerge(notifications) FROM {table}"
+                " WHERE event = 'delivered' GROUP BY channel ORDER BY channel"
+            )
+            assert got_rows.rows == split.rows, table
+        for table in ("funnel_category_daily", "funnel_category_30d"):
+            got_rows = await sink.query(
+                f"SELECT category, groupBitmapMerge(notifications) FROM {table}"
+                " WHERE event = 'delivered' GROUP BY category"
+            )
+            assert got_rows.rows == [("c", 4)], table
         stages = {s["stage"]: s["notifications"] for s in got["rollup"][0]["stages"]}
         assert stages == {"created": 3, "delivered": 4, "read": 1, "clicked": 0}
         chat = next(c for c in got["rollup"][1]["channels"] if c["channel"] == "chat")

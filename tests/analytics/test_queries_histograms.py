@@ -102,10 +102,16 @@ def test_plans_read_the_right_rollups() -> None:
     assert q.latency_plan([q.KEY_CHANNEL], email, "rollup").source == "rollup"
     fp = q.funnel_plan(f, "auto")
     assert "funnel_daily" in fp.sql and fp.source == "rollup"
-    # funnel_* is not split by category/channel: a filter reads funnel_split_*
-    ep = q.funnel_plan(q.Filters(f.start_ms, f.end_ms, channel="email"), "auto")
-    assert ep.source == "rollup" and "funnel_split_daily" in ep.sql
-    assert "funnel_daily" not in ep.sql and "funnel_hourly" not in ep.sql
+    # funnel_* is not split by category/channel: a filter reads the table split by
+    # exactly the filtered columns
+    for cat, ch, table in (
+        (None, "email", "channel"),
+        ("billing", None, "category"),
+        ("billing", "email", "split"),
+    ):
+        ep = q.funnel_plan(q.Filters(f.start_ms, f.end_ms, category=cat, channel=ch), "auto")
+        assert ep.source == "rollup" and f"funnel_{table}_daily" in ep.sql
+        assert "funnel_daily" not in ep.sql and "funnel_hourly" not in ep.sql
     short = q.Filters(10 * day, 10 * day + q.HOUR_MS)
     assert q.funnel_plan(short, "auto").source == "raw"
     assert ov.latency_plan(q.Filters(0, day, events=("read",)), "raw") is None
