@@ -31,16 +31,11 @@ TTL_TABLES = {
     "funnel_hourly": "hour",
     "funnel_daily": "day",
     "latency_split_daily": "day",
-    "funnel_split_daily": "day",
     "funnel_category_daily": "day",
     "funnel_channel_daily": "day",
     # a 30-day period's row is kept until its last day expires
     "latency_30d": "addDays(period, 30)",
     "funnel_30d": "addDays(period, 30)",
-    "latency_split_30d": "addDays(period, 30)",
-    "funnel_split_30d": "addDays(period, 30)",
-    "funnel_category_30d": "addDays(period, 30)",
-    "funnel_channel_30d": "addDays(period, 30)",
 }
 
 

@@ -15,9 +15,9 @@ minute timelines and ``source="raw"`` read raw events only. The rollups
 - ``latency_hourly``/``latency_daily``/``latency_30d``: per period × event × channel, a
   log-scale latency histogram (one bucket per ms below 64 ms, then ×1.02 per
   bucket; count, sum, min and max per bucket) that merges by addition; a
-  category filter reads ``latency_split_daily``/``latency_split_30d`` (the same
-  histograms per period × event × category × channel; raw events for the
-  partial days at the edges). Percentiles are read from the merged
+  category filter reads ``latency_split_daily`` (the same histograms per day ×
+  event × category × channel; raw events for the partial days at the edges).
+  Percentiles are read from the merged
   histogram in Python (`hist_quantiles`): within a bucket the value is
   interpolated between its min and max, so a percentile is within 2 % of the
   exact one (exact when its bucket holds one distinct value). Raw events go
@@ -26,9 +26,10 @@ minute timelines and ``source="raw"`` read raw events only. The rollups
   ids per period × funnel event (exact distinct counts). Not split by category
   or channel, so bitmaps are large and few; a 30-day period's is dense (bitset
   containers) and costs little to merge. A funnel filtered by category or
-  channel merges its slice of a table split by exactly the filtered columns
-  (``funnel_category_*``, ``funnel_channel_*``, ``funnel_split_*`` for both:
-  days and 30-day periods; raw events for the partial days at the edges).
+  channel merges its slice of ``funnel_category_daily`` or
+  ``funnel_channel_daily`` (one bitmap per day × event × category, or ×
+  channel; raw events for the partial days at the edges); filtered by both,
+  it reads raw events.
 
 The latency and funnel rollups have a third level of 30-day periods counted
 from the epoch, used for the middle of long windows.
@@ -138,24 +139,11 @@ FUNNEL_ROLLUPS: Rollups = (
     ("funnel_daily", "day", DAY_MS),
     ("funnel_hourly", "hour", HOUR_MS),
 )
-# Split by category and channel, at the coarse levels only (0005_filtered_rollups.sql):
+# Split by category and/or channel, at the day level only (0005_filtered_rollups.sql):
 # a filtered query reads its slice of them and raw events for the partial days.
-LATENCY_SPLIT_ROLLUPS: Rollups = (
-    ("latency_split_30d", "period", PERIOD_MS),
-    ("latency_split_daily", "day", DAY_MS),
-)
-FUNNEL_SPLIT_ROLLUPS: Rollups = (
-    ("funnel_split_30d", "period", PERIOD_MS),
-    ("funnel_split_daily", "day", DAY_MS),
-)
-FUNNEL_CATEGORY_ROLLUPS: Rollups = (
-    ("funnel_category_30d", "period", PERIOD_MS),
-    ("funnel_category_daily", "day", DAY_MS),
-)
-FUNNEL_CHANNEL_ROLLUPS: Rollups = (
-    ("funnel_channel_30d", "period", PERIOD_MS),
-    ("funnel_channel_daily", "day", DAY_MS),
-)
+LATENCY_SPLIT_ROLLUPS: Rollups = (("latency_split_daily", "day", DAY_MS),)
+FUNNEL_CATEGORY_ROLLUPS: Rollups = (("funnel_category_daily", "day", DAY_MS),)
+FUNNEL_CHANNEL_ROLLUPS: Rollups = (("funnel_channel_daily", "day", DAY_MS),)
 
 
 def split_ranges(
@@ -385,8 +373,8 @@ def latency_plan(keys: Sequence[Key], f: Filters, source: str, prefix: str = "")
 
     Rows: the keys, ``hist`` (sorted ``(bucket, n, min, max)`` tuples),
     ``latency_count`` and ``latency_sum`` (exact). ``latency_*`` is not split by
-    category: a category filter reads ``latency_split_*`` (days and 30-day
-    periods) and raw events for the partial days.
+    category: a category filter reads ``latency_split_daily`` and raw events for
+    the partial days.
     """
     inner = build(
         [*keys, KEY_LATENCY_BUCKET],
@@ -640,17 +628,18 @@ def shape_funnel(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def funnel_plan(f: Filters, source: str) -> Plan:
     """Pure: distinct notifications per funnel event. ``funnel_*`` holds one bitmap
-    per period × event; a funnel filtered by category and/or channel merges its
-    slice of the table split by exactly those columns (``funnel_category_*``,
-    ``funnel_channel_*``, ``funnel_split_*``: days and 30-day periods) and raw
-    events for the partial days."""
+    per period × event; a funnel filtered by category or by channel merges its
+    slice of the daily table split by that column (``funnel_category_daily``,
+    ``funnel_channel_daily``) and raw events for the partial days; filtered by
+    both, it reads raw events (1/40 of them: as cheap as 4 bitmaps a day)."""
     f = replace(f, events=FUNNEL)
+    if f.category and f.channel:
+        source = "raw"
     rollups = {
         (False, False): FUNNEL_ROLLUPS,
         (True, False): FUNNEL_CATEGORY_ROLLUPS,
         (False, True): FUNNEL_CHANNEL_ROLLUPS,
-        (True, True): FUNNEL_SPLIT_ROLLUPS,
-    }[(bool(f.category), bool(f.channel))]
+    }.get((bool(f.category), bool(f.channel)), FUNNEL_ROLLUPS)
     return build([KEY_EVENT], ["notifications"], f, source, rollups=rollups)
 
 

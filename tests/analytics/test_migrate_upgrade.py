@@ -88,10 +88,13 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         tables = {True: "category", False: "channel"}
         for cat, ch in (("c", None), (None, "chat"), ("c", "push"), ("other", None)):
             fl = replace(long, category=cat, channel=ch)
-            table = "split" if cat and ch else tables[cat is not None]
-            assert f"funnel_{table}_30d" in q.funnel_plan(fl, "rollup").sql
+            fp = q.funnel_plan(fl, "rollup")
+            if cat and ch:
+                assert fp.source == "raw"
+            else:
+                assert f"funnel_{tables[cat is not None]}_daily" in fp.sql
             lat_sql = q.latency_plan([q.KEY_CHANNEL], fl, "rollup").sql
-            assert ("latency_split_30d" in lat_sql) == (cat is not None)
+            assert ("latency_split_daily" in lat_sql) == (cat is not None)
             for fn in (q.funnel, q.summary, q.by_method):
                 a, b = await fn(sink, fl, "raw"), await fn(sink, fl, "rollup")
                 assert {**a, "source": ""} == {**b, "source": ""}, (fn, cat, ch)
@@ -102,22 +105,15 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         stages = {s["stage"]: s["notifications"] for s in chat_funnel["stages"]}
         assert stages == {"created": 1, "delivered": 2, "read": 0, "clicked": 0}
         split = await sink.query(
-            "SELECT channel, groupBitmapMerge(notifications) FROM funnel_split_daily"
+            "SELECT channel, groupBitmapMerge(notifications) FROM funnel_channel_daily"
             " WHERE event = 'delivered' GROUP BY channel ORDER BY channel"
         )
         assert split.rows == [("chat", 2), ("email", 1), ("push", 1)]
-        for table in ("funnel_channel_daily", "funnel_channel_30d"):
-            got_rows = await sink.query(
-                f"SELECT channel, groupBitmapMerge(notifications) FROM {table}"
-                " WHERE event = 'delivered' GROUP BY channel ORDER BY channel"
-            )
-            assert got_rows.rows == split.rows, table
-        for table in ("funnel_category_daily", "funnel_category_30d"):
-            got_rows = await sink.query(
-                f"SELECT category, groupBitmapMerge(notifications) FROM {table}"
-                " WHERE event = 'delivered' GROUP BY category"
-            )
-            assert got_rows.rows == [("c", 4)], table
+        by_category = await sink.query(
+            "SELECT category, groupBitmapMerge(notifications) FROM funnel_category_daily"
+            " WHERE event = 'delivered' GROUP BY category"
+        )
+        assert by_category.rows == [("c", 4)]
         stages = {s["stage"]: s["notifications"] for s in got["rollup"][0]["stages"]}
         assert stages == {"created": 3, "delivered": 4, "read": 1, "clicked": 0}
         chat = next(c for c in got["rollup"][1]["channels"] if c["channel"] == "chat")
@@ -130,7 +126,7 @@ async def test_old_store_upgrades_with_its_history(analytics_url: str, tmp_path:
         assert daily.rows == [("created", 3), ("delivered", 4), ("read", 1)]
         # events arriving after the upgrade go through the new views once
         await sink.command(_insert_sql([(base + 2 * DAY + HOUR, "delivered", 3, "email", 100)]))
-        for table in ("latency_daily", "latency_split_daily", "latency_split_30d"):
+        for table in ("latency_daily", "latency_split_daily"):
             got_n = await sink.query(f"SELECT sum(n) FROM {table} WHERE event = 'delivered'")
             assert got_n.rows[0][0] == 7, table
         cols = await sink.query(
