@@ -425,11 +425,11 @@ async def test_every_rollup_counts_a_resent_batch_once(
     for table in ("events", "events_hourly", "events_daily"):
         column = "count()" if table == "events" else "sum(events)"
         assert (await sink.query(f"SELECT {column} FROM {table}")).rows[0][0] == 6, table
-    for table in ("funnel_hourly", "funnel_daily"):
+    for table in ("funnel_hourly", "funnel_daily", "funnel_category_daily", "funnel_channel_daily"):
         bitmap = await sink.query(f"SELECT groupBitmapMerge(notifications) FROM {table}")
         assert bitmap.rows[0][0] == 6, table
     timed = (await sink.query("SELECT count(latency_ms) FROM events")).rows[0][0]
-    for table in ("latency_hourly", "latency_daily"):
+    for table in ("latency_hourly", "latency_daily", "latency_split_daily"):
         assert (await sink.query(f"SELECT sum(n) FROM {table}")).rows[0][0] == timed, table
     headers = await ahub.key("analytics")
     w = {"from": ms_to_iso(base - 2 * day - 7), "to": ms_to_iso(now_ms()), "source": "rollup"}
