@@ -23,3 +23,21 @@ async def get(hub: Hub, path: str, headers: dict[str, str], **params: Any) -> di
     r = await hub.client.get(path, params=params, headers=headers)
     assert r.status_code == 200, r.text
     return r.json()
+
+
+def crash_every_other_prune(
+    monkeypatch: pytest.MonkeyPatch, ingester: Any, exc: type[BaseException] = TimeoutError
+) -> dict[str, int]:
+    """Make every other prune fail after the store confirmed (the answer lost): each batch
+    is then sent twice. Returns the call counter."""
+    real_prune = ingester.prune
+    calls = {"n": 0}
+
+    async def prune(batch_id: int, n: int) -> None:
+        calls["n"] += 1
+        if calls["n"] % 2 == 1:
+            raise exc("lost the answer")
+        await real_prune(batch_id, n)
+
+    monkeypatch.setattr(ingester, "prune", prune)
+    return calls

@@ -17,6 +17,7 @@ import pytest
 from analytics.events import Event, record
 from analytics.ingest import Batch, Ingester, _in_transaction, to_arrow
 from hub.db import Database, now_ms
+from tests.analytics.conftest import crash_every_other_prune
 from tests.conftest import Hub, make_settings, start_hub
 
 HOUR = 3_600_000
@@ -79,16 +80,7 @@ async def test_resent_batches_count_once_on_either_path(
     else:
         assert ingester.pull is True
         ingester.pull = pull
-    real_prune = ingester.prune
-    calls = {"n": 0}
-
-    async def crash_first(batch_id: int, n: int) -> None:
-        calls["n"] += 1
-        if calls["n"] % 2 == 1:
-            raise TimeoutError("lost the answer")
-        await real_prune(batch_id, n)
-
-    monkeypatch.setattr(ingester, "prune", crash_first)
+    calls = crash_every_other_prune(monkeypatch, ingester)
     files: list[str] = []
     real_write = ingester._write_file
 

@@ -13,7 +13,7 @@ import pytest
 from analytics.events import Event, record
 from analytics.sink import SinkError
 from hub.db import ms_to_iso, now_ms
-from tests.analytics.conftest import get
+from tests.analytics.conftest import crash_every_other_prune, get
 from tests.conftest import Hub
 
 HOUR = 3_600_000
@@ -229,16 +229,7 @@ async def test_resent_batch_counts_once(ahub: Hub, monkeypatch: pytest.MonkeyPat
     headers = await ahub.key("analytics")
     await scenario(ahub)
     ingester = ahub.state.analytics.ingester
-    real_prune = ingester.prune
-    crashes = {"n": 0}
-
-    async def crash_every_other(batch_id: int, n: int) -> None:
-        crashes["n"] += 1
-        if crashes["n"] % 2 == 1:
-            raise ConnectionResetError("primary database went away")
-        await real_prune(batch_id, n)
-
-    monkeypatch.setattr(ingester, "prune", crash_every_other)
+    crashes = crash_every_other_prune(monkeypatch, ingester, ConnectionResetError)
     rounds = 0
     while True:
         rounds += 1
@@ -248,7 +239,7 @@ async def test_resent_batch_counts_once(ahub: Hub, monkeypatch: pytest.MonkeyPat
         except ConnectionResetError:
             continue
     assert crashes["n"] == 10  # every batch was sent twice
-    monkeypatch.setattr(ingester, "prune", real_prune)
+    monkeypatch.undo()  # prunes succeed again
     for source in ("raw", "rollup"):
         await check_numbers(ahub, headers, source)
     rows = await ahub.state.analytics.sink.query("SELECT count() FROM events")
@@ -404,16 +395,7 @@ async def test_every_rollup_counts_a_resent_batch_once(
             ],
         )
     ingester = ahub.state.analytics.ingester
-    real_prune = ingester.prune
-    calls = {"n": 0}
-
-    async def crash_first(batch_id: int, n: int) -> None:
-        calls["n"] += 1
-        if calls["n"] % 2 == 1:
-            raise TimeoutError("lost the answer")
-        await real_prune(batch_id, n)
-
-    monkeypatch.setattr(ingester, "prune", crash_first)
+    calls = crash_every_other_prune(monkeypatch, ingester)
     while True:
         try:
             if await ingester.run_once() == 0:
