@@ -506,24 +506,143 @@ def merge_latency(
 
 
 HIST_TYPE = "Array(Tuple(UInt16, UInt64, UInt32, UInt32))"
+# The histogram bucket of a row that is not in the delivered-latency histogram
+# (another event, or no latency): above any real bucket (≤ ~1,000 for UInt32 ms).
+NO_BUCKET = 65535
+
+
+def shared_raw(counts: Sequence[Range], latency: Sequence[Range]) -> list[tuple[int, int]] | None:
+    """Pure: the raw parts of a counts and a latency split when they are the same
+    (one scan of raw events answers both), else None."""
+    a = [(s, e) for t, s, e in counts if t is None]
+    b = [(s, e) for t, s, e in latency if t is None]
+    return a if a == b else None
+
+
+def _table_when(
+    table: str | None,
+    spans: Sequence[tuple[int, int]],
+    params: dict[str, Any],
+    prefix: str,
+    rollups: Rollups,
+) -> str:
+    """The WHERE condition selecting `spans` of `table` (raw events if None), ORed."""
+    conds: list[str] = []
+    for i, (a, b) in enumerate(spans):
+        p = f"{prefix}{i}"
+        if table is None:
+            params[f"{p}a"], params[f"{p}b"] = a, b
+            conds.append(" AND ".join(_raw_window(p)))
+        else:
+            t = next(col for name, col, _ in rollups if name == table)
+            params[f"{p}a"], params[f"{p}b"] = a // 1000, b // 1000
+            lo, hi = f"toDateTime({{{p}a:Int64}}, 'UTC')", f"toDateTime({{{p}b:Int64}}, 'UTC')"
+            conds.append(f"{t} >= {lo} AND {t} < {hi}")
+    return conds[0] if len(conds) == 1 else "(" + " OR ".join(f"({c})" for c in conds) + ")"
+
+
+def _by_table(ranges: Sequence[Range]) -> dict[str | None, list[tuple[int, int]]]:
+    out: dict[str | None, list[tuple[int, int]]] = {}
+    for table, a, b in ranges:
+        out.setdefault(table, []).append((a, b))
+    return out
 
 
 def counts_latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
-    """Pure: counts per keys + event and the delivered latency histograms per keys +
-    event, as one statement (one round trip; ClickHouse runs the two branches
-    side by side). Rows carry ``part`` = 0 (counts) or 1 (latency)."""
-    counts = build([*keys, KEY_EVENT], ["events"], f, source)
+    """Pure: counts per keys + event and the delivered latency histogram per keys +
+    event, as one statement (one round trip). Rows: the keys, ``event``,
+    ``events``, ``hist`` and ``latency_count`` (empty/0 but for ``delivered``).
+
+    Every branch yields (keys, event, lbucket, events, hist_n, hist_total,
+    hist_lo, hist_hi): counts rollups with lbucket = NO_BUCKET, latency
+    rollups with hist_* and events = 0; when the counts and the latency splits
+    have the same raw edges (always, but with a category filter), one scan of
+    raw events gives both (a few ms less than two): every row counts in
+    ``events``, and delivered rows with a latency land in their histogram
+    bucket, the others in NO_BUCKET. ``events``
+    sums every bucket; the histogram is the buckets other than NO_BUCKET. A whole
+    raw window keeps two scans: bucketing every row costs more there than a scan.
+    Without deliveries in ``f.events`` it is the counts plan alone (no ``hist``).
+    """
+    kev = [*keys, KEY_EVENT]
     if f.events and "delivered" not in f.events:
-        return counts
-    lat = latency_plan([*keys, KEY_EVENT], replace(f, events=("delivered",)), source, prefix="l")
-    names = ", ".join([*(k.name for k in keys), "event"])
-    sql = (
-        f"SELECT 0 AS part, {names}, events, CAST([], '{HIST_TYPE}') AS hist,"
-        f" toUInt64(0) AS latency_count FROM (\n{counts.sql}\n)\nUNION ALL\n"
-        f"SELECT 1 AS part, {names}, toUInt64(0) AS events, hist, latency_count"
-        f" FROM (\n{lat.sql}\n)"
+        return build(kev, ["events"], f, source)
+    source = choose_source(f, source)
+    finest = min((k.finest_ms for k in keys), default=1 << 62)
+    lat_rollups = LATENCY_SPLIT_ROLLUPS if f.category else LATENCY_ROLLUPS
+    whole: list[Range] = [(None, f.start_ms, f.end_ms)]
+    if source == "raw" or finest < HOUR_MS:
+        source, c_ranges, l_ranges = "raw", whole, whole
+    else:
+        c_ranges = split_ranges(f.start_ms, f.end_ms, finest, ROLLUPS)
+        l_ranges = split_ranges(f.start_ms, f.end_ms, finest, lat_rollups)
+    # a whole raw window: two scans (the counts need no bucket: cheaper for a long window)
+    shared = shared_raw(c_ranges, l_ranges) if source != "raw" else None
+    params: dict[str, Any] = {}
+    c_where = _filters_sql(f, params)
+    l_where = _filters_sql(replace(f, events=("delivered",)), params, "l")
+    names = [k.name for k in kev]
+    group = f" GROUP BY {', '.join(names)}, lbucket"
+    zeros = (
+        "toUInt64(0) AS hist_n, toUInt64(0) AS hist_total,"
+        " toUInt32(0) AS hist_lo, toUInt32(0) AS hist_hi"
     )
-    return Plan(sql, {**counts.params, **lat.params}, counts.source)
+    hist_raw = (
+        "sum(assumeNotNull(latency_ms)) AS hist_total, min(assumeNotNull(latency_ms)) AS hist_lo,"
+        " max(assumeNotNull(latency_ms)) AS hist_hi"
+    )
+    no_bucket = f"toUInt16({NO_BUCKET}) AS lbucket"
+    parts: list[str] = []
+
+    def part(table: str | None, cols: str, where: list[str], rollups: Rollups) -> None:
+        t = next((c for n, c, _ in rollups if n == table), "")
+        exprs = [
+            f"{k.raw if table is None else k.rollup.replace('{t}', t)} AS {k.name}" for k in kev
+        ]
+        frm = f" FROM {table or 'events'} WHERE {' AND '.join(where)}"
+        parts.append(f"SELECT {', '.join(exprs)}, {cols}{frm}{group}")
+
+    for i, (table, spans) in enumerate(_by_table(c_ranges).items()):
+        when = _table_when(table, spans, params, f"p{i}_", ROLLUPS)
+        if table is not None:
+            part(table, f"{no_bucket}, sum(events) AS events, {zeros}", [when, *c_where], ROLLUPS)
+        elif shared is not None:
+            # counts and the delivered histogram from one scan
+            has = f"event = 'delivered' AND {HAS_LATENCY}"
+            cols = (
+                f"if({has}, {LATENCY_BUCKET_SQL}, toUInt16({NO_BUCKET})) AS lbucket,"
+                " count() AS events, count() AS hist_n, sum(ifNull(latency_ms, 0)) AS hist_total,"
+                " min(ifNull(latency_ms, 0)) AS hist_lo, max(ifNull(latency_ms, 0)) AS hist_hi"
+            )
+            part(None, cols, [when, *c_where], ROLLUPS)
+        else:
+            part(None, f"{no_bucket}, count() AS events, {zeros}", [when, *c_where], ROLLUPS)
+    for i, (table, spans) in enumerate(_by_table(l_ranges).items()):
+        if table is None and shared is not None:
+            continue
+        when = _table_when(table, spans, params, f"lp{i}_", lat_rollups)
+        if table is None:
+            cols = f"{LATENCY_BUCKET_SQL} AS lbucket, toUInt64(0) AS events, count() AS hist_n,"
+            cols += f" {hist_raw}"
+            part(None, cols, [when, HAS_LATENCY, *l_where], lat_rollups)
+        else:
+            cols = (
+                "bucket AS lbucket, toUInt64(0) AS events, sum(n) AS hist_n,"
+                " sum(total) AS hist_total, min(lo) AS hist_lo, max(hi) AS hist_hi"
+            )
+            part(table, cols, [when, *l_where], lat_rollups)
+    keys_sql = ", ".join(names)
+    inner = "\nUNION ALL\n".join(parts)
+    real = f"lbucket != {NO_BUCKET}"
+    sql = (
+        f"SELECT {keys_sql}, sum(events) AS events,"
+        f" arraySort(groupArrayIf((lbucket, hist_n, hist_lo, hist_hi), {real})) AS hist,"
+        f" sumIf(hist_n, {real}) AS latency_count FROM (\n"
+        f"SELECT {keys_sql}, lbucket, sum(events) AS events, sum(hist_n) AS hist_n,"
+        f" min(hist_lo) AS hist_lo, max(hist_hi) AS hist_hi FROM (\n{inner}\n)"
+        f" GROUP BY {keys_sql}, lbucket\n) GROUP BY {keys_sql} ORDER BY {keys_sql}"
+    )
+    return Plan(sql, params, source)
 
 
 async def _counts_with_latency(
@@ -533,18 +652,12 @@ async def _counts_with_latency(
     histograms, in the same statement)."""
     plan = counts_latency_plan(keys, f, source)
     rows = await run(sink, plan)
-    names = [*(k.name for k in keys), "event"]
-    counts = [{k: r[k] for k in [*names, "events"]} for r in rows if not r.get("part")]
-    lat = [
-        {
-            **{k: r[k] for k in names},
-            "latency_count": r["latency_count"],
-            "latency": hist_quantiles(r["hist"]),
-        }
+    empty = {"latency_count": 0, "latency": None}
+    out = [
+        {**r, **empty} if "hist" not in r else {**r, "latency": hist_quantiles(r.pop("hist"))}
         for r in rows
-        if r.get("part") == 1
     ]
-    return plan, merge_latency(counts, lat, names)
+    return plan, out
 
 
 async def summary(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:

@@ -115,13 +115,41 @@ def test_plans_read_the_right_rollups() -> None:
     assert ov.latency_plan(q.Filters(0, day, events=("read",)), "raw") is None
     # counts and delivered latency in one statement, with their own parameter names
     both = q.counts_latency_plan([q.KEY_CHANNEL], q.Filters(f.start_ms, 100 * day), "rollup")
-    assert both.sql.count("UNION ALL\nSELECT 1 AS part") == 1
     assert both.params["levents"] == ["delivered"] and "events" not in both.params
     assert "latency_30d" in both.sql and "events_daily" in both.sql
+    # one scan of raw events answers the counts and the histogram at the edges ...
+    edges = q.Filters(f.start_ms + 1234, 100 * day - 5678)
+    one = q.counts_latency_plan([q.KEY_CHANNEL], edges, "rollup").sql
+    assert one.count("FROM events ") == 1 and "latency_hourly" in one
+    # ... but a category filter reads whole days' raw latency, and a raw window is
+    # cheaper counted without buckets: two scans
+    raw = q.counts_latency_plan([q.KEY_CHANNEL], edges, "raw").sql
+    assert raw.count("FROM events ") == 2 and "latency_hourly" not in raw
+    billing_edges = q.Filters(edges.start_ms, edges.end_ms, category="billing")
+    two = q.counts_latency_plan([], billing_edges, "rollup").sql
+    assert two.count("FROM events ") == 2 and "latency_split_daily" in two
     # a filter without deliveries needs no latency: the counts plan alone
     reads = q.Filters(f.start_ms, f.end_ms, events=("read",))
     only = q.counts_latency_plan([], reads, "rollup")
     assert "latency_" not in only.sql.replace("latency_count", "") and "part" not in only.sql
+
+
+def test_shared_raw_only_when_the_raw_parts_match() -> None:
+    day, h = q.DAY_MS, q.HOUR_MS
+    start, end = 3 * day + 5 * h + 17, 95 * day + 2 * h + 9
+    counts = q.split_ranges(start, end, rollups=q.ROLLUPS)
+    latency = q.split_ranges(start, end, rollups=q.LATENCY_ROLLUPS)
+    # both end at hourly rollups: the same partial hours at the edges
+    assert q.shared_raw(counts, latency) == [(start, 3 * day + 6 * h), (95 * day + 2 * h, end)]
+    # the category-split latency is daily only: its raw edges are partial days
+    split = q.split_ranges(start, end, rollups=q.LATENCY_SPLIT_ROLLUPS)
+    assert q.shared_raw(counts, split) is None
+    # aligned windows have no raw part; a whole raw window is shared
+    aligned = q.split_ranges(day, 40 * day, rollups=q.ROLLUPS)
+    assert q.shared_raw(aligned, q.split_ranges(day, 40 * day, rollups=q.LATENCY_ROLLUPS)) == []
+    whole: list[q.Range] = [(None, start, end)]
+    assert q.shared_raw(whole, whole) == [(start, end)]
+    assert q.shared_raw(whole, latency) is None
 
 
 async def test_sql_buckets_match_and_stay_within_two_percent(analytics_url: str) -> None:
