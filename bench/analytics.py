@@ -250,10 +250,12 @@ async def bench_api(
 
     from hub.app import create_app
     from hub.auth import create_api_key
+    from hub.realtime.server import tune_gc
 
     app = create_app(settings)
     out: dict[str, Any] = {}
     async with app.router.lifespan_context(app):
+        tune_gc()  # as `hub serve` runs the app
         _, key = await create_api_key(app.state.db, "bench", ["analytics"])
         headers = {"Authorization": f"Bearer {key}"}
         transport = httpx.ASGITransport(app=app)

@@ -231,6 +231,20 @@ def install_log_redaction() -> None:
             logger.addFilter(RedactTokens())
 
 
+def tune_gc() -> None:
+    """The collector settings of a serving process, once start-up is done."""
+    # Everything imported and built at start-up (the app, plotly, drivers: millions
+    # of objects) would otherwise be walked by every full collection, a pause of over
+    # half a second with all sockets stalled. None of it is garbage, so move it out
+    # of the collector's sight once.
+    gc.freeze()
+    # Fewer, not costlier, collections: at 2,000 requests/s the default (700, 10, 10)
+    # ran ~60 young collections and a full one every 2 s (up to 12 ms with every
+    # socket stalled), ~4 % of the process's CPU in all; with these, under 1 % and no
+    # full collection in a 10 s run.
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 class HubServer(uvicorn.Server):
     def __init__(
         self, config: uvicorn.Config, app: Any, freeze_gc: bool = False, warm_pool: bool = False
@@ -258,16 +272,7 @@ class HubServer(uvicorn.Server):
         if self.warm_pool:
             await self._warm_pool()
         if self.freeze_gc:
-            # Everything imported and built at start-up (the app, plotly, drivers:
-            # millions of objects) would otherwise be walked by every full collection,
-            # a pause of over half a second with all sockets stalled. None of it is
-            # garbage, so move it out of the collector's sight once.
-            gc.freeze()
-            # Fewer, not costlier, collections: at 2,000 requests/s the default (700,
-            # 10, 10) ran ~60 young collections and a full one every 2 s (up to 12 ms
-            # with every socket stalled), ~4 % of the process's CPU in all; with these,
-            # under 1 % and no full collection in a 10 s run.
-            gc.set_threshold(*GC_THRESHOLDS)
+            tune_gc()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
