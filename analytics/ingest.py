@@ -291,9 +291,13 @@ class Ingester:
 
     async def claim(self) -> int | None:
         """Claim the next batch (oldest unclaimed rows, up to batch_size); its id or None."""
-        if not self.db.is_postgres:
-            batch = await self._claim_range()
-            return batch.id if batch else None
+        batch = await self._claim()
+        return batch.id if batch else None
+
+    async def _claim(self) -> Batch | None:
+        if self.outbox is not None:
+            return await self._claim_range()
+        # Postgres: stamp batch_id on the oldest unclaimed rows
         last = await self.db.fetch_val(
             "SELECT id FROM outbox WHERE batch_id IS NULL ORDER BY id LIMIT 1 OFFSET :skip",
             {"skip": self.batch_size - 1},
@@ -305,7 +309,7 @@ class Ingester:
         await self.db.execute(
             "UPDATE outbox SET batch_id = :b WHERE batch_id IS NULL AND id <= :b", {"b": last}
         )
-        return int(last)
+        return Batch(int(last))
 
     async def _claim_range(self) -> Batch | None:
         """SQLite: the next id range above everything claimed, recorded in outbox_batches."""
@@ -341,12 +345,7 @@ class Ingester:
         return batch
 
     async def _next(self, queue: list[Batch]) -> Batch | None:
-        if queue:
-            return queue.pop(0)
-        if not self.db.is_postgres:
-            return await self._claim_range()
-        batch_id = await self.claim()
-        return Batch(batch_id) if batch_id is not None else None
+        return queue.pop(0) if queue else await self._claim()
 
     def token(self, batch_id: int) -> str:
         return f"hub-outbox-{self._epoch}-{batch_id}"
