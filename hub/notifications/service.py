@@ -69,17 +69,8 @@ def _batcher(state: Any) -> SendBatcher | None:
 
 
 async def _insert(state: Any, draft: store.Draft, extra: dict[str, Any]) -> list[dict[str, Any]]:
-    rows = await store.insert_notifications(
-        state.db,
-        draft.user_ids,
-        category=draft.category,
-        title=draft.title,
-        body=draft.body,
-        link=draft.link,
-        data=draft.data,
-        priority=draft.priority,
-        api_key_id=draft.api_key_id,
-    )
+    # a Draft's fields are insert_notifications' parameters, name for name
+    rows = await store.insert_notifications(state.db, **vars(draft))
     await planner.enqueue(state, rows, extra)
     return rows
 

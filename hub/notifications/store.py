@@ -169,7 +169,8 @@ def _new_values(
 
 @dataclass(frozen=True)
 class Draft:
-    """One send's values (as insert_notifications takes them), for insert_batch."""
+    """One send's values: insert_notifications' parameters, name for name (see
+    service._insert), and what insert_batch takes per send."""
 
     user_ids: list[str]
     category: str
