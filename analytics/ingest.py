@@ -417,25 +417,21 @@ class Ingester:
 
     async def _insert(self, batch: Batch) -> None:
         t = time.perf_counter()
+        settings = {"insert_deduplication_token": self.token(batch.id), **INSERT_SETTINGS}
         try:
             if batch.file is not None:
                 if batch.n:
                     await self.sink.command(
                         f"INSERT INTO events ({_COLUMNS}) {_PULL_SELECT}"  # noqa: S608
                         f" FROM sqlite({_sql_string(batch.file)}, 'rows') ORDER BY id",
-                        settings={
-                            "insert_deduplication_token": self.token(batch.id),
-                            **INSERT_SETTINGS,
-                        },
+                        settings=settings,
                     )
                 return
             if not batch.rows:
                 return
             # the Arrow conversion is CPU work: keep it off the event loop too
             table = await asyncio.to_thread(to_arrow, batch.rows)
-            await self.sink.insert_arrow(
-                "events", table, token=self.token(batch.id), settings=INSERT_SETTINGS
-            )
+            await self.sink.insert_arrow("events", table, settings=settings)
         finally:
             self.stats.insert_seconds += time.perf_counter() - t
             self._discard(batch)

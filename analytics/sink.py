@@ -132,13 +132,8 @@ class Sink:
         return await self.run(lambda: self._wrap(go))
 
     async def insert_arrow(
-        self,
-        table: str,
-        data: Any,
-        token: str | None = None,
-        settings: dict[str, Any] | None = None,
+        self, table: str, data: Any, settings: dict[str, Any] | None = None
     ) -> None:
-        settings = {**(settings or {}), **({"insert_deduplication_token": token} if token else {})}
         await self.run(
             lambda: self._wrap(lambda: self.client().insert_arrow(table, data, settings=settings))
         )
