@@ -66,6 +66,10 @@ _COLUMNS = ", ".join(EVENT_COLUMNS)
 # events are unique, so that pass found nothing and cost 15-20 % of an insert.
 INSERT_SETTINGS: dict[str, Any] = {"optimize_on_insert": 0}
 _STAMPED = "batch_id = ?"
+# after a prune (named parameters: both hub.db and sqlite3 take them)
+_COUNT_INGESTED = (
+    "UPDATE analytics_ingest SET ingested = ingested + :n, last_batch_at = :now WHERE id = 1"
+)
 _RANGE = "id > ? AND id <= ?"
 
 # The outbox columns as the events table wants them, computed by ClickHouse
@@ -438,10 +442,11 @@ class Ingester:
 
     async def prune(self, batch_id: int, n: int) -> None:
         """Drop a confirmed batch from the outbox (only ever after the store said yes)."""
-        if self.db.is_postgres:
+        counted = {"n": n, "now": now_ms()}
+        if self.outbox is None:
             async with self.db.transaction():
                 await self.db.execute("DELETE FROM outbox WHERE batch_id = :b", {"b": batch_id})
-                await self._count_ingested(n)
+                await self.db.execute(_COUNT_INGESTED, counted)
             return
 
         # SQLite: batches are pruned in order, so everything up to batch_id goes (a
@@ -449,21 +454,9 @@ class Ingester:
         def delete(con: sqlite3.Connection) -> None:
             con.execute("DELETE FROM outbox WHERE id <= ?", (batch_id,))
             con.execute("DELETE FROM outbox_batches WHERE batch_id <= ?", (batch_id,))
-            con.execute(
-                "UPDATE analytics_ingest SET ingested = ingested + ?, last_batch_at = ?"
-                " WHERE id = 1",
-                (n, now_ms()),
-            )
+            con.execute(_COUNT_INGESTED, counted)
 
-        assert self.outbox is not None
         await self.outbox.run(lambda con: _in_transaction(con, lambda: delete(con)))
-
-    async def _count_ingested(self, n: int) -> None:
-        await self.db.execute(
-            "UPDATE analytics_ingest SET ingested = ingested + :n, last_batch_at = :now"
-            " WHERE id = 1",
-            {"n": n, "now": now_ms()},
-        )
 
     async def run_once(self) -> int:
         """Send claimed batches, then new ones while full batches wait; rows sent.
