@@ -289,15 +289,13 @@ def build(
     sets: Sequence[Sequence[str]] | None = None,
     rollups: Rollups = ROLLUPS,
     raw_where: Sequence[str] = (),
-    prefix: str = "",
 ) -> Plan:
     """Pure: one aggregate query over [start, end): raw, or rollups + raw edges.
 
     With `sets` (groups of key names) the outer GROUP BY is GROUPING SETS and each
     row carries ``set_mask`` (see `set_mask`) telling which set it belongs to.
     `rollups`: the tables to read (``ROLLUPS`` and the like); `raw_where`: extra
-    conditions on raw events only (the rollups hold no other rows); `prefix`: of the
-    parameter names (plans run as one statement need distinct ones).
+    conditions on raw events only (the rollups hold no other rows).
     """
     source = choose_source(f, source)
     finest = min((k.finest_ms for k in keys), default=1 << 62)
@@ -307,19 +305,19 @@ def build(
     else:
         ranges = split_ranges(f.start_ms, f.end_ms, finest, rollups)
     params: dict[str, Any] = {}
-    common = _filters_sql(f, params, prefix)
+    common = _filters_sql(f, params)
     names = [k.name for k in keys]
     group = f" GROUP BY {', '.join(names)}" if names else ""
     mask = [f"grouping({', '.join(names)}) AS set_mask"] if sets is not None else []
     order = f" ORDER BY {', '.join(names)}" if names else ""
     if len(ranges) == 1 and ranges[0][0] is None:
         # one raw part: aggregate directly, no states to build and merge again
-        params[f"{prefix}p0a"], params[f"{prefix}p0b"] = f.start_ms, f.end_ms
+        params["p0a"], params["p0b"] = f.start_ms, f.end_ms
         cols = [f"{k.raw} AS {k.name}" for k in keys] + mask
         cols += [f"{DIRECT[m]} AS {m}" for m in measures]
         sql = (
             f"SELECT {', '.join(cols)} FROM events WHERE "
-            + " AND ".join([*_raw_window(f"{prefix}p0"), *raw_where, *common])
+            + " AND ".join([*_raw_window("p0"), *raw_where, *common])
             + _group_by(names, sets)
             + order
         )
@@ -328,7 +326,7 @@ def build(
     # of their ranges (each part has a fixed cost in planning and opening data parts)
     windows: dict[str | None, list[str]] = {}
     for i, (table, a, b) in enumerate(ranges):
-        p = f"{prefix}p{i}"
+        p = f"p{i}"
         if table is None:
             params[f"{p}a"], params[f"{p}b"] = a, b
             conds = _raw_window(p)
@@ -368,7 +366,7 @@ def _raw_window(p: str) -> list[str]:
     ]
 
 
-def latency_plan(keys: Sequence[Key], f: Filters, source: str, prefix: str = "") -> Plan:
+def latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
     """Pure: one latency histogram per key tuple, from the latency rollups + raw edges.
 
     Rows: the keys, ``hist`` (sorted ``(bucket, n, min, max)`` tuples),
@@ -383,7 +381,6 @@ def latency_plan(keys: Sequence[Key], f: Filters, source: str, prefix: str = "")
         source,
         rollups=LATENCY_SPLIT_ROLLUPS if f.category else LATENCY_ROLLUPS,
         raw_where=[HAS_LATENCY],
-        prefix=prefix,
     )
     names = [k.name for k in keys]
     cols = [
@@ -496,16 +493,6 @@ def shape_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {**c, **_rates(c), "delivery_latency_ms": _delivery_latency(rows)}
 
 
-def merge_latency(
-    rows: list[dict[str, Any]], latency_rows: list[dict[str, Any]], keys: Sequence[str]
-) -> list[dict[str, Any]]:
-    """Pure: attach latency (from a delivered-only query) to the matching count rows."""
-    empty = {"latency_count": 0, "latency": None}
-    found = {tuple(r[k] for k in keys): r for r in latency_rows}
-    return [{**r, **empty, **found.get(tuple(r[k] for k in keys), {})} for r in rows]
-
-
-HIST_TYPE = "Array(Tuple(UInt16, UInt64, UInt32, UInt32))"
 # The histogram bucket of a row that is not in the delivered-latency histogram
 # (another event, or no latency): above any real bucket (≤ ~1,000 for UInt32 ms).
 NO_BUCKET = 65535
