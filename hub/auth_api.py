@@ -24,20 +24,30 @@ TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token|api_key)=)[^&\s]*
 
 
 class RedactTokens(logging.Filter):
-    """Keeps sign-in links (/login?token=...) and ?token= sockets out of access logs."""
+    """Keeps sign-in links (/login?token=...) and ?token= sockets and streams out of
+    uvicorn's logs, which give each request's path with its query string."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(
-            isinstance(a, str) and "=" in a for a in record.args
-        ):
-            record.args = tuple(
-                TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args
-            )
+        args = record.args
+        if isinstance(args, tuple) and args:
+            if any(isinstance(a, str) and "=" in a for a in args):
+                record.args = tuple(
+                    TOKEN_IN_QUERY.sub(r"\1***", a) if isinstance(a, str) else a for a in args
+                )
+        elif not args and isinstance(record.msg, str) and "=" in record.msg:
+            record.msg = TOKEN_IN_QUERY.sub(r"\1***", record.msg)
         return True
 
 
-# uvicorn logs each request's full path, query string included
-logging.getLogger("uvicorn.access").addFilter(RedactTokens())
+def install_log_redaction() -> None:
+    """RedactTokens on the access log and on the error log (WebSocket accept lines)."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())
+
+
+install_log_redaction()
 
 
 def _set_cookie(request: Request, response: Response, principal: Principal) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import re
 import socket
 from typing import Any
 
@@ -19,6 +18,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from hub.auth_api import install_log_redaction
 from hub.settings import Settings
 
 log = logging.getLogger("hub.realtime")
@@ -207,28 +207,6 @@ class HubHttpProtocol(HttpToolsProtocol):
         if cycle is not None and type(cycle) is RequestResponseCycle:
             cycle.__class__ = _OneWriteCycle
             cycle.transport = _HeadHolder(cycle.transport)  # type: ignore[assignment]
-
-
-TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token)=)[^&\s\"']+")
-
-
-class RedactTokens(logging.Filter):
-    """Keep user tokens sent as ``?token=`` (WebSocket, EventSource) out of the logs:
-    uvicorn logs every request line with its query string."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "token=" in message:
-            record.msg = TOKEN_IN_QUERY.sub(r"\1***", message)
-            record.args = ()
-        return True
-
-
-def install_log_redaction() -> None:
-    for name in ("uvicorn.access", "uvicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
 
 
 def tune_gc() -> None:
