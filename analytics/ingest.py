@@ -371,14 +371,13 @@ class Ingester:
         async with self.db.raw() as raw:
             return list(await raw.fetch(sql.replace("?", "$1"), *args))
 
-    async def load(self, batch: Batch) -> Batch:
+    async def load(self, batch: Batch) -> None:
         if self.pull:
             await self._write_file(batch)
         else:
             batch.rows = await self.read_batch(batch)
             batch.n = len(batch.rows)
             batch.counts = Counter(r[2] for r in batch.rows)
-        return batch
 
     async def _write_file(self, batch: Batch) -> None:
         """SQLite copies the batch into a file of its own, for chDB to pull (no Python rows)."""
@@ -634,7 +633,6 @@ async def run_ingester(state: Any, stop_event: asyncio.Event) -> None:
 
     runtime = build(state, settings)
     try:
-        await runtime.ingester.run(stop_event)
+        await runtime.ingester.run(stop_event)  # closes its SQLite connection when it ends
     finally:
-        runtime.ingester.close()
         runtime.sink.close()
