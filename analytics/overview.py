@@ -86,7 +86,7 @@ def plan(f: q.Filters, interval: str, source: str) -> q.Plan:
         q.KEY_EVENT,
     ]
     assert tuple(k.name for k in keys) == NAMES
-    measures = ["events", "latency_sum", "latency_count"]
+    measures = ["events"]  # delivered latency comes from `latency_plan`
     if q.choose_source(f, source) == "raw" or interval == "minute":
         # read raw anyway (as `build` decides): the funnel's distinct ids come
         # from the same pass; on rollups they come from the funnel rollups

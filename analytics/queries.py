@@ -219,12 +219,6 @@ MEASURES: dict[str, tuple[str, str, str]] = {
         "groupBitmapMergeState(notifications)",
         "groupBitmapMerge(notifications)",
     ),
-    "latency_sum": ("sum(ifNull(latency_ms, 0))", "sum(latency_sum)", "sum(latency_sum)"),
-    "latency_count": (
-        "countIf(latency_ms IS NOT NULL)",
-        "sum(latency_count)",
-        "sum(latency_count)",
-    ),
     # one latency histogram bucket (latency_* rollups; raw rows need HAS_LATENCY)
     "hist_n": ("count()", "sum(n)", "sum(hist_n)"),
     "hist_total": ("sum(assumeNotNull(latency_ms))", "sum(total)", "sum(hist_total)"),
@@ -239,8 +233,6 @@ HIST = ["hist_n", "hist_total", "hist_lo", "hist_hi"]
 DIRECT: dict[str, str] = {
     "events": "count()",
     "notifications": "groupBitmap(notification_id)",
-    "latency_sum": "sum(ifNull(latency_ms, 0))",
-    "latency_count": "countIf(latency_ms IS NOT NULL)",
     **{m: MEASURES[m][0] for m in HIST},
 }
 # Distinct notifications of the funnel's events only, for a query that groups

@@ -71,6 +71,7 @@ def test_one_raw_query_when_the_store_is_small() -> None:
     raw = ov.plan(week, "day", "raw")
     assert raw.sql.count("SELECT") == 1 and "GROUPING SETS" in raw.sql
     assert "State" not in raw.sql and "funnel_notifications" in raw.sql
+    assert "latency" not in raw.sql  # delivered latency comes from the histogram query
     rollup = ov.plan(week, "day", "rollup")
     assert "events_hourly" in rollup.sql and "funnel_notifications" not in rollup.sql
     assert "events_daily" not in rollup.sql  # the heatmap needs hours
