@@ -225,10 +225,15 @@ async def ingest(ing: Ingester) -> dict[str, Any]:
     total = time.perf_counter() - t
     cpu = time.process_time() - c0
     insert_s = ing.stats.insert_seconds - insert0  # the store's inserts (Arrow or pulled)
+    return _rates(n, total, cpu, insert_s, batch)
+
+
+def _rates(n: int, seconds: float, cpu: float, insert_s: float, batch: int) -> dict[str, Any]:
+    """Pure: an ingest's throughput (wall, CPU, the store's inserts alone)."""
     return {
         "events": n,
-        "seconds": round(total, 2),
-        "events_per_s": round(n / total),
+        "seconds": round(seconds, 2),
+        "events_per_s": round(n / seconds),
         "cpu_seconds": round(cpu, 2),
         "events_per_cpu_s": round(n / cpu) if cpu else None,
         "sink_insert_seconds": round(insert_s, 2),
@@ -424,9 +429,6 @@ async def main() -> None:
             settings, chunks(args.events, args.days, end_ms, args.seed), args.batch
         )
         result["direct_load"] = d
-        meta_path.write_text(
-            json.dumps({"end_ms": end_ms, "events": args.events, "days": args.days})
-        )
         print(
             f"  {d['events']:,} events in {d['insert_seconds']} s = {d['events_per_s']:,} events/s;"
             f" per {args.batch:,}-event insert p50 {d['per_batch_ms_p50']} ms"
@@ -434,6 +436,7 @@ async def main() -> None:
         )
     else:
         await _load_outbox(args, settings, end_ms, work, result)
+    if not args.skip_load:
         meta_path.write_text(
             json.dumps({"end_ms": end_ms, "events": args.events, "days": args.days})
         )
@@ -458,29 +461,23 @@ async def _load_outbox(
     result["ingest_path"] = "pull" if ingester.pull else "arrow"
     try:
         while True:
-            before = len(parts)
             fill_s += fill_outbox(f"{work}/hub.db", source, max(1, backlog // chunk))
             part = await ingest(ingester)
-            if part["events"] == 0 and len(parts) == before:
+            if part["events"] == 0:
                 break
             parts.append(part)
     finally:
         await close_ingester(ingester)
     result["outbox_fill_seconds"] = round(fill_s, 1)
-    n = sum(p["events"] for p in parts)
-    secs = sum(p["seconds"] for p in parts)
-    cpu = sum(p["cpu_seconds"] for p in parts)
-    sink_s = sum(p["sink_insert_seconds"] for p in parts)
     result["ingest"] = ing = {
-        "events": n,
+        **_rates(
+            sum(p["events"] for p in parts),
+            sum(p["seconds"] for p in parts),
+            sum(p["cpu_seconds"] for p in parts),
+            sum(p["sink_insert_seconds"] for p in parts),
+            args.batch,
+        ),
         "backlog": backlog,
-        "seconds": round(secs, 2),
-        "events_per_s": round(n / secs),
-        "cpu_seconds": round(cpu, 2),
-        "events_per_cpu_s": round(n / cpu) if cpu else None,
-        "sink_insert_seconds": round(sink_s, 2),
-        "sink_events_per_s": round(n / sink_s) if sink_s else None,
-        "batch_size": args.batch,
     }
     print(
         f"  {ing['events']:,} events in {ing['seconds']} s = {ing['events_per_s']:,} events/s"
