@@ -156,6 +156,20 @@ async def drain(
     return elapsed
 
 
+def bench_settings(args: argparse.Namespace, db_url: str, workers: int, email_url: str) -> Settings:
+    """The settings of one run: `workers` workers draining `email_url` ("" = none)."""
+    return Settings(
+        database_url=db_url,
+        secret_key="bench-secret-key-0123456789abcdef",
+        email_url=email_url,
+        delivery_workers=workers,
+        delivery_batch_size=args.batch,
+        delivery_poll_interval=0.01,
+        digest_interval=3600,
+        analytics_url="",
+    )
+
+
 async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, port: int) -> list:
     db = Database(db_url)
     await db.connect()
@@ -168,15 +182,8 @@ async def run_email(args: argparse.Namespace, db_url: str, conn: Connection, por
             before = conn.recv()["server_cpu_s"]
             conn.send("reset")
             conn.recv()
-            settings = Settings(
-                database_url=db_url,
-                secret_key="bench-secret-key-0123456789abcdef",
-                email_url=f"smtp://127.0.0.1:{port}?pool={args.pool}",
-                delivery_workers=workers,
-                delivery_batch_size=args.batch,
-                delivery_poll_interval=0.01,
-                digest_interval=3600,
-                analytics_url="",
+            settings = bench_settings(
+                args, db_url, workers, f"smtp://127.0.0.1:{port}?pool={args.pool}"
             )
             elapsed = await drain(db, settings, workers, args.n)
             conn.send("count")
@@ -221,16 +228,7 @@ async def run_queue_only(args: argparse.Namespace, db_url: str) -> list:
     try:
         for workers in [int(w) for w in args.workers.split(",")]:
             await seed(db, args.n)
-            settings = Settings(
-                database_url=db_url,
-                secret_key="bench-secret-key-0123456789abcdef",
-                email_url="",
-                delivery_workers=workers,
-                delivery_batch_size=args.batch,
-                delivery_poll_interval=0.01,
-                digest_interval=3600,
-                analytics_url="",
-            )
+            settings = bench_settings(args, db_url, workers, email_url="")
             elapsed = await drain(db, settings, workers, args.n, null=True)
             sent = await db.fetch_val("SELECT COUNT(*) FROM deliveries WHERE status = 'sent'")
             row = {
