@@ -725,19 +725,18 @@ def funnel_plan(f: Filters, source: str) -> Plan:
     ``funnel_channel_daily``) and raw events for the partial days; filtered by
     both, it reads raw events (1/40 of them: as cheap as 4 bitmaps a day)."""
     f = replace(f, events=FUNNEL)
+    rollups = FUNNEL_ROLLUPS
     if f.category and f.channel:
         source = "raw"
-    rollups = {
-        (False, False): FUNNEL_ROLLUPS,
-        (True, False): FUNNEL_CATEGORY_ROLLUPS,
-        (False, True): FUNNEL_CHANNEL_ROLLUPS,
-    }.get((bool(f.category), bool(f.channel)), FUNNEL_ROLLUPS)
+    elif f.category:
+        rollups = FUNNEL_CATEGORY_ROLLUPS
+    elif f.channel:
+        rollups = FUNNEL_CHANNEL_ROLLUPS
     return build([KEY_EVENT], ["notifications"], f, source, rollups=rollups)
 
 
 async def funnel(sink: Sink, f: Filters, source: str = "auto") -> dict[str, Any]:
     plan = funnel_plan(f, source)
-    f = replace(f, events=FUNNEL)
     return {**window(f, plan.source), "stages": shape_funnel(await run(sink, plan))}
 
 
