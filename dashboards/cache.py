@@ -47,8 +47,6 @@ class ResultCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self.clock = clock
-        self.hits = 0
-        self.misses = 0
         self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
 
@@ -77,7 +75,6 @@ class ResultCache:
         """(value, True if it came from the cache). Failures are not cached."""
         value = self.get(key)
         if value is not None:
-            self.hits += 1
             return value, True
         pending = self._inflight.get(key)
         if pending is not None:
@@ -88,9 +85,7 @@ class ResultCache:
                     raise  # this request itself was cancelled
                 # the request computing it was cancelled: compute it here instead
             else:
-                self.hits += 1
                 return value, True
-        self.misses += 1
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
