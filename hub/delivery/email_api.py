@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics.events import Event, record
-from hub.auth import require_scope, require_user
+from hub.auth import require_scope, require_user_id
 from hub.db import now_ms
 from hub.delivery import suppressions
 from hub.delivery.base import Delivery
@@ -68,9 +68,8 @@ async def get_email_preferences(request: Request) -> JSONResponse:
     responses:
       200: {description: email settings}
     """
-    principal = await require_user(request)
-    assert principal.user_id
-    return JSONResponse(await email_settings(request.app.state, principal.user_id))
+    user_id = await require_user_id(request)
+    return JSONResponse(await email_settings(request.app.state, user_id))
 
 
 async def put_email_preferences(request: Request) -> JSONResponse:
@@ -86,23 +85,22 @@ async def put_email_preferences(request: Request) -> JSONResponse:
       200: {description: email settings after the change}
       422: {description: invalid field}
     """
-    principal = await require_user(request)
-    assert principal.user_id
+    user_id = await require_user_id(request)
     body = await parse_body(request, EmailSettingsIn)
     changes = {k: getattr(body, k) for k in body.model_fields_set}
     if "email_opt_out" in changes and changes["email_opt_out"] is None:
         raise Invalid.field("email_opt_out", "true or false")
     if changes:
-        await users.upsert(request.app.state.db, principal.user_id, changes)
+        await users.upsert(request.app.state.db, user_id, changes)
         await track(
             request.app.state,
-            principal.user_id,
+            user_id,
             "email_settings",
             "Email settings changed",
             metadata=changes,
             request=request,
         )
-    return JSONResponse(await email_settings(request.app.state, principal.user_id))
+    return JSONResponse(await email_settings(request.app.state, user_id))
 
 
 async def send_test_email(request: Request) -> JSONResponse:
@@ -115,9 +113,7 @@ async def send_test_email(request: Request) -> JSONResponse:
       422: {description: the user has no email address}
       503: {description: no email transport is configured}
     """
-    principal = await require_user(request)
-    user_id = principal.user_id
-    assert user_id
+    user_id = await require_user_id(request)
     state = request.app.state
     profile = await users.get(state.db, user_id) or {}
     if not profile.get("email"):

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from hub.activity.track import track
-from hub.auth import require_user
+from hub.auth import require_user_id
 from hub.db import Row, ms_to_iso
 from hub.devices import store
 from hub.errors import Invalid, NotFound, parse_body
@@ -80,15 +80,14 @@ async def register_device(request: Request) -> JSONResponse:
       401: {description: not signed in}
       422: {description: invalid field (platform, token, app)}
     """
-    principal = await require_user(request)
-    assert principal.user_id is not None
+    user_id = await require_user_id(request)
     payload = await parse_body(request, DeviceIn)
     if payload.platform == "ios" and (not _HEX.match(payload.token) or len(payload.token) % 2):
         raise Invalid.field("token", "an APNs device token is an even number of hex digits")
     row = await store.register(
-        request.app.state.db, principal.user_id, payload.platform, payload.token, payload.app
+        request.app.state.db, user_id, payload.platform, payload.token, payload.app
     )
-    await _track(request, principal.user_id, payload.platform)
+    await _track(request, user_id, payload.platform)
     return JSONResponse(device_json(row), status_code=201)
 
 
@@ -101,9 +100,8 @@ async def list_devices(request: Request) -> JSONResponse:
       200: {description: "{devices: [...]}"}
       401: {description: not signed in}
     """
-    principal = await require_user(request)
-    assert principal.user_id is not None
-    rows = await store.list_for_user(request.app.state.db, principal.user_id)
+    user_id = await require_user_id(request)
+    rows = await store.list_for_user(request.app.state.db, user_id)
     return JSONResponse({"devices": [device_json(r) for r in rows]})
 
 
@@ -119,10 +117,9 @@ async def delete_device(request: Request) -> Response:
       401: {description: not signed in}
       404: {description: no such device for this user}
     """
-    principal = await require_user(request)
-    assert principal.user_id is not None
+    user_id = await require_user_id(request)
     token = request.path_params["token"]
-    if not await store.remove(request.app.state.db, principal.user_id, token):
+    if not await store.remove(request.app.state.db, user_id, token):
         raise NotFound("no such device")
     return Response(status_code=204)
 

@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 from hub.activity.track import track as activity_track
-from hub.auth import require_scope, require_user
+from hub.auth import require_scope, require_user, require_user_id
 from hub.db import Database
 from hub.delivery.base import CHANNELS
 from hub.errors import Invalid, from_pydantic, parse_json
@@ -94,9 +94,8 @@ async def get_preferences(request: Request) -> JSONResponse:
     responses:
       200: {description: preferences}
     """
-    principal = await require_user(request)
-    assert principal.user_id
-    return JSONResponse(await preferences_payload(request.app.state.db, principal.user_id))
+    user_id = await require_user_id(request)
+    return JSONResponse(await preferences_payload(request.app.state.db, user_id))
 
 
 def _parse_put(data: Any) -> PreferencesPut:
@@ -127,9 +126,7 @@ async def put_preferences(request: Request) -> JSONResponse:
       422: {description: "unknown category, method or frequency, bad time or time zone;
         nothing saved"}
     """
-    principal = await require_user(request)
-    user_id = principal.user_id
-    assert user_id
+    user_id = await require_user_id(request)
     db = request.app.state.db
     body = _parse_put(await parse_json(request))
     known = await store.known_categories(db, user_id)
@@ -183,19 +180,18 @@ async def reset_preferences(request: Request) -> JSONResponse:
     responses:
       200: {description: the preferences after the reset}
     """
-    principal = await require_user(request)
-    assert principal.user_id
+    user_id = await require_user_id(request)
     db = request.app.state.db
-    removed = await store.reset_user(db, principal.user_id)
+    removed = await store.reset_user(db, user_id)
     await track(
         request.app.state,
-        principal.user_id,
+        user_id,
         "notification_preferences",
         "Notification preferences reset",
         request=request,
         metadata={"removed": removed},
     )
-    return JSONResponse(await preferences_payload(db, principal.user_id))
+    return JSONResponse(await preferences_payload(db, user_id))
 
 
 async def get_templates(request: Request) -> JSONResponse:
