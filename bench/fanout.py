@@ -56,9 +56,14 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def stat_cpu_s(raw: str) -> float:
+    """User + system CPU seconds from the text of a /proc/<pid>/stat."""
+    fields = raw.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def cpu_s(pid: int) -> float:
+    return stat_cpu_s(Path(f"/proc/{pid}/stat").read_text())
 
 
 def quiet_gc(disable: bool = False) -> None:
@@ -89,8 +94,7 @@ def all_cpu() -> tuple[float, dict[int, tuple[str, float]]]:
         except OSError:
             continue
         comm = raw[raw.index("(") + 1 : raw.rindex(")")]
-        f = raw.rsplit(")", 1)[1].split()
-        procs[int(d.name)] = (comm, (int(f[11]) + int(f[12])) / CLK)
+        procs[int(d.name)] = (comm, stat_cpu_s(raw))
     return busy, procs
 
 
