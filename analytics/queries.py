@@ -289,13 +289,7 @@ def build(
     `rollups`: the tables to read (``ROLLUPS`` and the like); `raw_where`: extra
     conditions on raw events only (the rollups hold no other rows).
     """
-    source = choose_source(f, source)
-    finest = min((k.finest_ms for k in keys), default=1 << 62)
-    ranges: list[Range]
-    if source == "raw" or finest < HOUR_MS:
-        source, ranges = "raw", [(None, f.start_ms, f.end_ms)]
-    else:
-        ranges = split_ranges(f.start_ms, f.end_ms, finest, rollups)
+    source, ranges = _ranges(keys, f, source, rollups)
     params: dict[str, Any] = {}
     common = _filters_sql(f, params)
     names = [k.name for k in keys]
@@ -349,6 +343,18 @@ def build(
     inner = "\nUNION ALL\n".join(parts)
     sql = f"SELECT {', '.join(outer)} FROM (\n{inner}\n){_group_by(names, sets)}{order}"
     return Plan(sql, params, source)
+
+
+def _ranges(
+    keys: Sequence[Key], f: Filters, source: str, rollups: Rollups
+) -> tuple[str, list[Range]]:
+    """Pure: the plan's source and its parts: the whole window raw (``source="raw"``,
+    or a key finer than an hour), else `rollups` + raw edges (`split_ranges`)."""
+    source = choose_source(f, source)
+    finest = min((k.finest_ms for k in keys), default=1 << 62)
+    if source == "raw" or finest < HOUR_MS:
+        return "raw", [(None, f.start_ms, f.end_ms)]
+    return source, split_ranges(f.start_ms, f.end_ms, finest, rollups)
 
 
 def _raw_window(p: str) -> list[str]:
@@ -546,15 +552,9 @@ def counts_latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
     kev = [*keys, KEY_EVENT]
     if f.events and "delivered" not in f.events:
         return build(kev, ["events"], f, source)
-    source = choose_source(f, source)
-    finest = min((k.finest_ms for k in keys), default=1 << 62)
     lat_rollups = LATENCY_SPLIT_ROLLUPS if f.category else LATENCY_ROLLUPS
-    whole: list[Range] = [(None, f.start_ms, f.end_ms)]
-    if source == "raw" or finest < HOUR_MS:
-        source, c_ranges, l_ranges = "raw", whole, whole
-    else:
-        c_ranges = split_ranges(f.start_ms, f.end_ms, finest, ROLLUPS)
-        l_ranges = split_ranges(f.start_ms, f.end_ms, finest, lat_rollups)
+    source, c_ranges = _ranges(keys, f, source, ROLLUPS)
+    _, l_ranges = _ranges(keys, f, source, lat_rollups)
     # a whole raw window: two scans (the counts need no bucket: cheaper for a long window)
     shared = shared_raw(c_ranges, l_ranges) if source != "raw" else None
     params: dict[str, Any] = {}
