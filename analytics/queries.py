@@ -566,10 +566,8 @@ def counts_latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
         "toUInt64(0) AS hist_n, toUInt64(0) AS hist_total,"
         " toUInt32(0) AS hist_lo, toUInt32(0) AS hist_hi"
     )
-    hist_raw = (
-        "sum(assumeNotNull(latency_ms)) AS hist_total, min(assumeNotNull(latency_ms)) AS hist_lo,"
-        " max(assumeNotNull(latency_ms)) AS hist_hi"
-    )
+    # the histogram columns as `latency_plan` reads them: [0] raw events, [1] rollups
+    hist_raw, hist_rollup = (", ".join(f"{MEASURES[m][i]} AS {m}" for m in HIST) for i in (0, 1))
     no_bucket = f"toUInt16({NO_BUCKET}) AS lbucket"
     parts: list[str] = []
 
@@ -601,14 +599,10 @@ def counts_latency_plan(keys: Sequence[Key], f: Filters, source: str) -> Plan:
             continue
         when = _table_when(table, spans, params, f"lp{i}_", lat_rollups)
         if table is None:
-            cols = f"{LATENCY_BUCKET_SQL} AS lbucket, toUInt64(0) AS events, count() AS hist_n,"
-            cols += f" {hist_raw}"
+            cols = f"{LATENCY_BUCKET_SQL} AS lbucket, toUInt64(0) AS events, {hist_raw}"
             part(None, cols, [when, HAS_LATENCY, *l_where], lat_rollups)
         else:
-            cols = (
-                "bucket AS lbucket, toUInt64(0) AS events, sum(n) AS hist_n,"
-                " sum(total) AS hist_total, min(lo) AS hist_lo, max(hi) AS hist_hi"
-            )
+            cols = f"bucket AS lbucket, toUInt64(0) AS events, {hist_rollup}"
             part(table, cols, [when, *l_where], lat_rollups)
     keys_sql = ", ".join(names)
     inner = "\nUNION ALL\n".join(parts)
