@@ -155,6 +155,9 @@ function prepareCard(chart) {
   renderTable($(".table-wrap", card), chart);
 }
 
+// What a chart was last drawn as: its figure at its size.
+const drawnKey = (chart, width, height) => JSON.stringify([chart.figure, width, height]);
+
 // Drawn at the size measured for its box (autosize off): with autosize plotly
 // reads the container's computed style for every chart, forcing a layout of
 // the whole page each time; that was about a third of the drawing time.
@@ -164,7 +167,7 @@ function drawChart(Plotly, chart, box) {
     margin: { ...(chart.figure.layout.margin || {}), t: 16 },
     autosize: false, width: Math.floor(box.width), height: Math.floor(box.height) };
   // a live refresh often changes a few charts only: the others stay as drawn
-  const drawnAs = JSON.stringify([chart.figure, layout.width, layout.height]);
+  const drawnAs = drawnKey(chart, layout.width, layout.height);
   if (state.drawn.get(chart.id) === drawnAs) return;
   const started = performance.now();
   Plotly.react(`chart-${chart.id}`, chart.figure.data, layout, PLOT_CONFIG);
@@ -189,8 +192,7 @@ window.addEventListener("resize", () => {
     for (const [id, r] of sizes) {
       const size = { width: Math.floor(r.width), height: Math.floor(r.height) };
       window.Plotly.relayout(`chart-${id}`, size);
-      const chart = state.charts.get(id);
-      state.drawn.set(id, JSON.stringify([chart.figure, size.width, size.height]));
+      state.drawn.set(id, drawnKey(state.charts.get(id), size.width, size.height));
     }
   });
 });
