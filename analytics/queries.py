@@ -67,8 +67,6 @@ DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # heatmap rows, Monday
 MAIN_EVENTS = ("created", "sent", "delivered", "read", "clicked", "failed")
 FUNNEL = ("created", "delivered", "read", "clicked")
 
-_Q = ", ".join(str(q) for q in QUANTILES)
-
 
 @dataclass(frozen=True)
 class Filters:
