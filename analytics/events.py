@@ -78,12 +78,10 @@ class Event:
         return out
 
 
-INSERT_SQL = (
-    "INSERT INTO outbox (event_id, event_time, event, notification_id, user_id, category,"
-    " channel, priority, latency_ms, error_code, api_key_id, metadata) VALUES (:event_id,"
-    " :event_time, :event, :notification_id, :user_id, :category, :channel, :priority,"
-    " :latency_ms, :error_code, :api_key_id, :metadata)"
-)
+_INTO = f"INSERT INTO outbox ({', '.join(EVENT_COLUMNS)})"
+INSERT_SQL = f"{_INTO} VALUES ({', '.join(':' + c for c in EVENT_COLUMNS)})"
+# the same for asyncpg's positional parameters (the Postgres bulk path)
+_COPY_SQL = f"{_INTO} VALUES ({', '.join(f'${i}' for i in range(1, len(EVENT_COLUMNS) + 1))})"
 
 
 async def record(db: Database, events: list[Event]) -> None:
@@ -99,7 +97,5 @@ async def record(db: Database, events: list[Event]) -> None:
 
 async def _copy_rows(db: Database, rows: list[dict[str, Any]]) -> None:
     """Bulk path for Postgres: one executemany on the raw asyncpg connection."""
-    placeholders = ", ".join(f"${i}" for i in range(1, len(EVENT_COLUMNS) + 1))
-    sql = f"INSERT INTO outbox ({', '.join(EVENT_COLUMNS)}) VALUES ({placeholders})"
     raw = db.raw_connection()
-    await raw.executemany(sql, [tuple(r[c] for c in EVENT_COLUMNS) for r in rows])
+    await raw.executemany(_COPY_SQL, [tuple(r[c] for c in EVENT_COLUMNS) for r in rows])

@@ -8,6 +8,7 @@ token drops in the events table and in both rollups.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -147,6 +148,24 @@ async def test_lease_is_one_statement_and_exclusive(ahub: Hub) -> None:
     await ahub.db.execute("UPDATE analytics_ingest SET lease_until = 1")  # expired
     assert await first.acquire_lease()
     assert first.token(5) == other.token(5)  # one epoch
+
+
+async def test_record_writes_every_column_on_the_bulk_path_too(hub: Hub) -> None:
+    # more than 50 events: Postgres takes the positional-parameter bulk path
+    events = [
+        Event("delivered", notification_id=i, user_id="u", latency_ms=i, metadata={"k": i})
+        for i in range(60)
+    ]
+    async with hub.db.transaction():
+        await record(hub.db, events)
+    rows = await hub.db.fetch_all(
+        "SELECT event_id, event, notification_id, latency_ms, metadata FROM outbox ORDER BY id"
+    )
+    assert [(r["event_id"], r["notification_id"], r["latency_ms"]) for r in rows] == [
+        (e.event_id, i, i) for i, e in enumerate(events)
+    ]
+    assert {r["event"] for r in rows} == {"delivered"}
+    assert [json.loads(r["metadata"]) for r in rows] == [{"k": i} for i in range(60)]
 
 
 def test_to_arrow_keeps_null_latency() -> None:
