@@ -41,3 +41,13 @@ def crash_every_other_prune(
 
     monkeypatch.setattr(ingester, "prune", prune)
     return calls
+
+
+async def drain_through_failures(ingester: Any, exc: type[BaseException] = TimeoutError) -> None:
+    """Run rounds until one sends nothing, starting a new round after each `exc`."""
+    while True:
+        try:
+            if await ingester.run_once() == 0:
+                return
+        except exc:
+            continue

@@ -18,7 +18,7 @@ import pytest
 from analytics.events import Event, record
 from analytics.ingest import Batch, Ingester, _in_transaction, to_arrow
 from hub.db import Database, now_ms
-from tests.analytics.conftest import crash_every_other_prune
+from tests.analytics.conftest import crash_every_other_prune, drain_through_failures
 from tests.conftest import Hub, make_settings, start_hub
 
 HOUR = 3_600_000
@@ -91,12 +91,7 @@ async def test_resent_batches_count_once_on_either_path(
         files.append(batch.file)
 
     monkeypatch.setattr(ingester, "_write_file", write_file)
-    while True:
-        try:
-            if await ingester.run_once() == 0:
-                break
-        except TimeoutError:
-            continue
+    await drain_through_failures(ingester)
     assert calls["n"] == 6  # three batches of up to 4, each sent twice
     assert await _counts(ahub) == (10, 10, 10)
     assert ingester.stats.events == 10 and ingester.stats.counts["delivered"] == 4

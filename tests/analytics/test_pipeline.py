@@ -13,7 +13,7 @@ import pytest
 from analytics.events import Event, record
 from analytics.sink import SinkError
 from hub.db import ms_to_iso, now_ms
-from tests.analytics.conftest import crash_every_other_prune, get
+from tests.analytics.conftest import crash_every_other_prune, drain_through_failures, get
 from tests.conftest import Hub
 
 HOUR = 3_600_000
@@ -396,12 +396,7 @@ async def test_every_rollup_counts_a_resent_batch_once(
         )
     ingester = ahub.state.analytics.ingester
     calls = crash_every_other_prune(monkeypatch, ingester)
-    while True:
-        try:
-            if await ingester.run_once() == 0:
-                break
-        except TimeoutError:
-            continue
+    await drain_through_failures(ingester)
     assert calls["n"] == 4  # two batches of up to 4, each sent twice
     sink = ahub.state.analytics.sink
     for table in ("events", "events_hourly", "events_daily"):
