@@ -96,7 +96,10 @@ async def revoke_api_key(db: Database, key_id: str) -> bool:
     await db.execute(
         "UPDATE api_keys SET revoked_at = :now WHERE id = :id", {"id": key_id, "now": now_ms()}
     )
-    # this process stops trusting the key at once; others within KEY_CACHE_S
+    # this process stops trusting the key at once (a check that read the row before
+    # this update does not cache its answer: see _check_and_cache); others within
+    # KEY_CACHE_S
+    db.memo["api_key_revocations"] = db.memo.get("api_key_revocations", 0) + 1
     cache = _key_cache(db)
     for digest in [d for d, (p, _) in cache.items() if p.key_id == key_id]:
         del cache[digest]
@@ -146,7 +149,10 @@ def _check_done(checks: dict[str, Any], digest: str, task: asyncio.Task[Principa
 
 
 async def _check_and_cache(db: Database, key: str, digest: str, cache_s: float) -> Principal:
+    revocations = db.memo.get("api_key_revocations", 0)
     principal = await _check_api_key(db, key, digest)
+    if db.memo.get("api_key_revocations", 0) != revocations:
+        return principal  # a key was revoked meanwhile: the row read may predate it
     cache = _key_cache(db)
     if len(cache) >= KEY_CACHE_MAX:
         cache.clear()

@@ -163,6 +163,29 @@ async def test_concurrent_misses_share_one_key_check(
         assert hub.db.memo["api_key_checks"] == {}
 
 
+async def test_a_check_racing_a_revocation_does_not_cache_the_key(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check that read the key's row before this process revoked it answers as it
+    read it, but leaves nothing in the cache: the next request is refused."""
+    from hub import auth
+
+    async for hub in start_hub(make_settings(db_url, tmp_path, api_key_cache_s=5)):
+        key = (await hub.key("notify"))["Authorization"].split()[1]
+        real = auth._check_api_key
+
+        async def check_then_revoke(db: Any, key: str, digest: str) -> Any:
+            principal = await real(db, key, digest)
+            await revoke_api_key(db, principal.key_id)
+            return principal
+
+        monkeypatch.setattr(auth, "_check_api_key", check_then_revoke)
+        assert (await auth.check_api_key(hub.db, key, 5)).key_id is not None
+        monkeypatch.setattr(auth, "_check_api_key", real)
+        with pytest.raises(Unauthorized):
+            await auth.check_api_key(hub.db, key, 5)
+
+
 async def test_api_key_cache_off(db_url: str, tmp_path: Path) -> None:
     async for hub in start_hub(make_settings(db_url, tmp_path, api_key_cache_s=0)):
         headers = await hub.key("notify")
