@@ -22,7 +22,7 @@ from hub.errors import HubError, Invalid, parse_json
 Query = Callable[[Sink], Awaitable[dict[str, Any]]]
 
 
-def _runtime(request: Request) -> Analytics:
+def runtime_of(request: Request) -> Analytics:
     runtime: Analytics | None = getattr(request.app.state, "analytics", None)
     if runtime is None:
         raise HubError(
@@ -33,7 +33,7 @@ def _runtime(request: Request) -> Analytics:
     return runtime
 
 
-def _unavailable(exc: SinkError) -> HubError:
+def store_unavailable(exc: SinkError) -> HubError:
     return HubError(
         f"the analytics store is unavailable: {exc}", code="analytics_unavailable", status=503
     )
@@ -41,12 +41,12 @@ def _unavailable(exc: SinkError) -> HubError:
 
 async def _answer(request: Request, fn: Query) -> Response:
     """Run a query built from already-checked parameters; store failures are 503."""
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         await runtime.ensure_schema()
         body = await fn(runtime.sink)
     except SinkError as exc:
-        raise _unavailable(exc) from None
+        raise store_unavailable(exc) from None
     return JSONResponse(body, headers={"Cache-Control": "no-store"})
 
 
@@ -208,11 +208,11 @@ async def sql_console(request: Request) -> Response:
     body = await parse_json(request, max_bytes=64 * 1024)
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         raise Invalid.field("query", "a SQL statement (string) is required")
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     try:
         await runtime.ensure_schema()
     except SinkError as exc:
-        raise _unavailable(exc) from None
+        raise store_unavailable(exc) from None
     return JSONResponse(await run_console(runtime.sink, body["query"]))
 
 

@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from analytics import params, queries
-from analytics.api import _runtime, _unavailable
+from analytics.api import runtime_of, store_unavailable
 from analytics.overview import overview
 from analytics.sink import SinkError
 from dashboards import figures
@@ -77,7 +77,7 @@ async def dashboard_data(request: Request) -> Response:
     )
     if interval == "auto":
         interval = figures.choose_interval(f.end_ms - f.start_ms)
-    runtime = _runtime(request)
+    runtime = runtime_of(request)
     mark = await watermark(request.app.state.db)
 
     async def compute() -> bytes:
@@ -92,7 +92,7 @@ async def dashboard_data(request: Request) -> Response:
     try:
         body, hit = await _cache(request).get_or_compute(key, compute)
     except SinkError as exc:
-        raise _unavailable(exc) from None
+        raise store_unavailable(exc) from None
     return Response(
         body,
         media_type="application/json",
