@@ -77,6 +77,6 @@ async def authenticate_ws(conn: HTTPConnection) -> WsAuth:
         return WsAuth(
             None, subprotocol, CLOSE_FORBIDDEN, "an API key needs the admin or analytics scope"
         )
-    if principal.kind == "user" and not principal.user_id:
+    if principal.kind == "user" and not principal.is_user:
         return WsAuth(None, subprotocol, CLOSE_UNAUTHORIZED, "invalid session")
     return WsAuth(principal, subprotocol)
