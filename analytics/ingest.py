@@ -195,11 +195,6 @@ class SQLiteOutbox:
                 self._con = None
 
 
-def _sqlite_path(url: str) -> str:
-    """Pure: the file of a sqlite:///path URL (as hub.db.Database reads it)."""
-    return url.split(":///", 1)[1].split("?", 1)[0]
-
-
 def _in_transaction(con: sqlite3.Connection, fn: Callable[[], Any]) -> Any:
     con.execute("BEGIN IMMEDIATE")
     try:
@@ -231,7 +226,7 @@ class Ingester:
         self._epoch: str | None = None
         # chDB pulls batches from SQLite files (see the module docstring)
         self.pull = not db.is_postgres and sink.config.scheme == "chdb"
-        self.outbox = None if db.is_postgres else SQLiteOutbox(_sqlite_path(db.url))
+        self.outbox = None if db.is_postgres else SQLiteOutbox(db.sqlite_path)
 
     def close(self) -> None:
         """Close the SQLite connection (reopened if used again)."""

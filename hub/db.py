@@ -87,7 +87,7 @@ class Database:
         self.memo: dict[str, Any] = {}
         if url.startswith("sqlite"):
             self.dialect = "sqlite"
-            path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+            path = self.sqlite_path
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             # timeout: wait for a concurrent writer instead of failing with "locked"
@@ -102,6 +102,13 @@ class Database:
     @property
     def is_postgres(self) -> bool:
         return self.dialect == "postgresql"
+
+    @property
+    def sqlite_path(self) -> str:
+        """The file of a sqlite:///path URL ("" for other URLs)."""
+        if not self.url.startswith("sqlite") or ":///" not in self.url:
+            return ""
+        return self.url.split(":///", 1)[1].split("?", 1)[0]
 
     async def connect(self) -> None:
         await self._db.connect()
