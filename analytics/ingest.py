@@ -38,6 +38,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import secrets
 import sqlite3
 import tempfile
@@ -364,7 +365,8 @@ class Ingester:
         if self.outbox is not None:
             return list(await self.outbox.run(lambda con: con.execute(sql, args).fetchall()))
         async with self.db.raw() as raw:
-            return list(await raw.fetch(sql.replace("?", "$1"), *args))
+            numbered = iter(range(1, len(args) + 1))
+            return list(await raw.fetch(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *args))
 
     async def load(self, batch: Batch) -> None:
         if self.pull:
